@@ -1,0 +1,149 @@
+"""One exception tree for newsdesk.
+
+    NewsdeskError                       kind
+    ├── FetchError                      "fetch"
+    │   ├── BlockedAddressError         "blocked_address"   private/loopback/link-local, not allowed
+    │   ├── DNSError                    "dns"
+    │   ├── ConnectError                "connect"           refused, reset, unreachable
+    │   ├── TLSError                    "tls"
+    │   ├── FetchTimeoutError           "timeout"           the whole-request deadline passed
+    │   ├── TooLargeError               "too_large"         body over the cap, counted after decompression
+    │   ├── TooManyRedirectsError       "redirects"
+    │   ├── HTTPStatusError             "http_status"       4xx/5xx; carries status and Retry-After
+    │   ├── RobotsDisallowedError       "robots"
+    │   └── InvalidURLError             "invalid_url"
+    ├── ParseError                      "parse"
+    │   ├── NotAFeedError               "not_a_feed"
+    │   └── MalformedFeedError          "malformed"
+    ├── ExtractionError                 "extraction"
+    │   └── NoArticleError              "no_article"        the page yields no article text
+    ├── DiscoveryError                  "discovery"         no feed, sitemap or article links found
+    ├── StorageError                    "storage"
+    │   ├── SourceExistsError           "exists"
+    │   └── NotFoundError               "not_found"
+    └── SettingsError                   "settings"
+
+Every error's message is plain words a user can act on; `kind` is the stable key that sources
+record and summaries count.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BlockedAddressError",
+    "ConnectError",
+    "DNSError",
+    "DiscoveryError",
+    "ExtractionError",
+    "FetchError",
+    "FetchTimeoutError",
+    "HTTPStatusError",
+    "InvalidURLError",
+    "MalformedFeedError",
+    "NewsdeskError",
+    "NoArticleError",
+    "NotAFeedError",
+    "NotFoundError",
+    "ParseError",
+    "RobotsDisallowedError",
+    "SettingsError",
+    "SourceExistsError",
+    "StorageError",
+    "TLSError",
+    "TooLargeError",
+    "TooManyRedirectsError",
+]
+
+
+class NewsdeskError(Exception):
+    kind = "error"
+
+
+class FetchError(NewsdeskError):
+    kind = "fetch"
+
+
+class BlockedAddressError(FetchError):
+    kind = "blocked_address"
+
+
+class DNSError(FetchError):
+    kind = "dns"
+
+
+class ConnectError(FetchError):
+    kind = "connect"
+
+
+class TLSError(FetchError):
+    kind = "tls"
+
+
+class FetchTimeoutError(FetchError):
+    kind = "timeout"
+
+
+class TooLargeError(FetchError):
+    kind = "too_large"
+
+
+class TooManyRedirectsError(FetchError):
+    kind = "redirects"
+
+
+class HTTPStatusError(FetchError):
+    kind = "http_status"
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        #: seconds the server asked us to wait (Retry-After), if it did
+        self.retry_after = retry_after
+
+
+class RobotsDisallowedError(FetchError):
+    kind = "robots"
+
+
+class InvalidURLError(FetchError, ValueError):
+    kind = "invalid_url"
+
+
+class ParseError(NewsdeskError):
+    kind = "parse"
+
+
+class NotAFeedError(ParseError):
+    kind = "not_a_feed"
+
+
+class MalformedFeedError(ParseError):
+    kind = "malformed"
+
+
+class ExtractionError(NewsdeskError):
+    kind = "extraction"
+
+
+class NoArticleError(ExtractionError):
+    kind = "no_article"
+
+
+class DiscoveryError(NewsdeskError):
+    kind = "discovery"
+
+
+class StorageError(NewsdeskError):
+    kind = "storage"
+
+
+class SourceExistsError(StorageError, ValueError):
+    kind = "exists"
+
+
+class NotFoundError(StorageError, LookupError):
+    kind = "not_found"
+
+
+class SettingsError(NewsdeskError, ValueError):
+    kind = "settings"
