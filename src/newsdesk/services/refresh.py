@@ -102,6 +102,9 @@ class RefreshContext:
     fetcher: PageFetcher
     schedule: SchedulePolicy = field(default_factory=SchedulePolicy)
     articles_per_feed: int = 100
+    #: False stores each entry from the feed's own content without fetching its page (feeds that carry
+    #: full text, and the polling benchmark, which measures feed polling alone)
+    fetch_pages: bool = True
     clock: Callable[[], datetime] = _utcnow
     rng: random.Random = field(default_factory=random.Random)
     #: extraction is CPU-bound; a small number run in threads so fetching goes on meanwhile
@@ -250,6 +253,8 @@ async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, 
 async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:
     """The article for an entry, or None when the page failed transiently (retried next poll)."""
     fetched_at = ctx.clock()
+    if not ctx.fetch_pages:
+        return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, "page not fetched")
     try:
         if not await ctx.fetcher.robots_allowed(entry.url):
             raise RobotsDisallowedError(f"robots.txt of {_host(entry.url)} disallows this page")
