@@ -298,7 +298,8 @@ def article_page(story: Story, older: Story | None, newer: Story | None, related
     )
     if o.jsonld:
         meta += _jsonld(story)
-    parts = [_head(o, f"{story.title} | {o.name}", story.summary, story.url, meta), _chrome_top(o, story.section)]
+    parts = [_head(o, f"{story.title} | {o.name}", story.summary, story.url, meta),
+             _chrome_top(o, story.section)]
     parts.append('<main class="content">\n<article class="article">\n')
     parts.append(f'  <p class="section-label"><a href="{BASE}/{o.slug}/{_section_slug(story.section)}/">'
                  f"{escape(story.section)}</a></p>\n")
@@ -320,7 +321,8 @@ def article_page(story: Story, older: Story | None, newer: Story | None, related
         if kind == "p":
             paragraphs_seen += 1
             if paragraphs_seen == related_at and related:
-                links = "\n".join(f'        <li><a href="{r.url}">{escape(r.title)}</a></li>' for r in related)
+                links = "\n".join(f'        <li><a href="{r.url}">{escape(r.title)}</a></li>'
+                                  for r in related)
                 parts.append(f'    <aside class="related-links">\n      <h2>{w["read_more"]}</h2>\n'
                              f"      <ul>\n{links}\n      </ul>\n    </aside>\n")
             if paragraphs_seen == newsletter_at:
@@ -346,9 +348,11 @@ def article_page(story: Story, older: Story | None, newer: Story | None, related
     parts.append("</article>\n")
     pager = []
     if older:
-        pager.append(f'  <a class="prev" rel="prev" href="{older.url}">← {w["prev"]}: {escape(older.title)}</a>')
+        pager.append(f'  <a class="prev" rel="prev" href="{older.url}">← {w["prev"]}: '
+                     f"{escape(older.title)}</a>")
     if newer:
-        pager.append(f'  <a class="next" rel="next" href="{newer.url}">{w["next"]}: {escape(newer.title)} →</a>')
+        pager.append(f'  <a class="next" rel="next" href="{newer.url}">{w["next"]}: '
+                     f"{escape(newer.title)} →</a>")
     parts.append('<nav class="article-pager">\n' + "\n".join(pager) + "\n</nav>\n")
     parts.append("</main>\n")
     parts.append(_footer(o))
@@ -420,7 +424,8 @@ def root_page() -> str:
         "<p>Four fictional outlets, served from files bundled with newsdesk, reporting the same few "
         "invented events of January 2026. Nothing here is real news.</p>\n"
         "<ul>\n" + "\n".join(items) + "\n</ul>\n"
-        f'<p><a href="{BASE}/sources.opml">sources.opml</a> · <a href="{BASE}/robots.txt">robots.txt</a></p>\n'
+        f'<p><a href="{BASE}/sources.opml">sources.opml</a> · '
+        f'<a href="{BASE}/robots.txt">robots.txt</a></p>\n'
         "</main>\n</body>\n</html>\n"
     )
 
@@ -444,7 +449,8 @@ def rss_feed(outlet: Outlet, stories: list[Story], image_sizes: dict[str, int]) 
             f"      <dc:creator>{_x(s.author)}</dc:creator>\n"
             f"      <category>{_x(s.section)}</category>\n"
             f"      <description>{_x(s.summary)}</description>\n"
-            f'      <enclosure url="{s.image_url}" type="image/svg+xml" length="{image_sizes[s.image_path]}"/>\n'
+            f'      <enclosure url="{s.image_url}" type="image/svg+xml" '
+            f'length="{image_sizes[s.image_path]}"/>\n'
             "    </item>\n")
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
@@ -551,7 +557,7 @@ def news_sitemap(outlet: Outlet, stories: list[Story]) -> str:
 
 
 def opml(all_stories: dict[str, list[Story]]) -> str:
-    groups = {"Nederlands": [], "English": []}
+    groups: dict[str, list[str]] = {"Nederlands": [], "English": []}
     for o in OUTLETS:
         group = "Nederlands" if o.lang.startswith("nl") else "English"
         if o.feed:
@@ -626,8 +632,10 @@ def _scene(name: str, c: str, a: str) -> tuple[str, str, str]:
                   + "".join(f'  <rect x="{x}" y="325" width="40" height="26" fill="#cfe3f3"/>\n'
                             for x in range(205, 600, 65)), "#8a99a8"),
         "ai": ("A chip in a parliament chamber",
-               '  <path d="M120 420 A280 280 0 0 1 680 420" fill="none" stroke="#c7b98a" stroke-width="40"/>\n'
-               '  <path d="M200 420 A200 200 0 0 1 600 420" fill="none" stroke="#b3a574" stroke-width="30"/>\n'
+               '  <path d="M120 420 A280 280 0 0 1 680 420" fill="none" stroke="#c7b98a" '
+               'stroke-width="40"/>\n'
+               '  <path d="M200 420 A200 200 0 0 1 600 420" fill="none" stroke="#b3a574" '
+               'stroke-width="30"/>\n'
                f'  <rect x="320" y="120" width="160" height="160" rx="12" fill="{c}"/>\n'
                f'  <rect x="350" y="150" width="100" height="100" fill="{a}"/>\n'
                + "".join(f'  <rect x="{x}" y="100" width="10" height="20" fill="#888"/>\n'
@@ -679,7 +687,8 @@ def _scene(name: str, c: str, a: str) -> tuple[str, str, str]:
                   f'  <polygon points="200,300 600,300 560,350 240,350" fill="{c}"/>\n'
                   '  <rect x="280" y="250" width="240" height="50" fill="#f4f4f4"/>\n'
                   f'  <path d="M395 200 l-25 45 h20 l-10 40 l40 -55 h-20 l15 -30z" fill="{a}"/>\n'
-                  + windows.replace("#ffe08a", "#cfe3f3").replace('y="250"', 'y="262"').replace('y="200"', 'y="255"'),
+                  + windows.replace("#ffe08a", "#cfe3f3").replace('y="250"', 'y="262"')
+                  .replace('y="200"', 'y="255"'),
                   "#cbe4f2"),
         "waterfront": ("The waterfront and a car park",
                        '  <rect y="300" width="800" height="150" fill="#2a6f97"/>\n'
@@ -711,7 +720,8 @@ body { font-family: Georgia, serif; margin: 0; color: #222; background: #fafafa;
 .logo { font-size: 1.8rem; font-weight: bold; display: inline-flex; gap: .5rem; align-items: center; }
 .tagline { margin: .2rem 0 .6rem; opacity: .8; }
 .main-menu ul { list-style: none; display: flex; gap: 1.2rem; padding: 0; margin: 0; }
-.cookie-notice { position: fixed; bottom: 0; left: 0; right: 0; background: #333; color: #fff; padding: 1rem; }
+.cookie-notice { position: fixed; bottom: 0; left: 0; right: 0; background: #333; color: #fff;
+  padding: 1rem; }
 .content { max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.6; }
 .intro { font-weight: bold; }
 .byline { color: #666; font-size: .9rem; }
@@ -740,13 +750,13 @@ def _write(path: Path, text: str) -> None:
 
 def build_site(target: Path = SITE_DIR, content_dir: Path = CONTENT_DIR) -> list[Story]:
     """Write the whole site into target (emptied first); returns every story, oldest first."""
+    # read every text before emptying anything: a failed read must not leave no site at all
+    everything = {outlet.slug: load_stories(outlet, content_dir) for outlet in OUTLETS}
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    everything: dict[str, list[Story]] = {}
     for outlet in OUTLETS:
-        stories = load_stories(outlet, content_dir)
-        everything[outlet.slug] = stories
+        stories = everything[outlet.slug]
         sizes: dict[str, int] = {}
         for name in sorted({s.image for s in stories}):
             title, shapes, sky = _scene(name, outlet.color, outlet.accent)
