@@ -630,7 +630,7 @@ def _scene(name: str, c: str, a: str) -> tuple[str, str, str]:
                   '  <rect x="180" y="300" width="440" height="70" rx="14" fill="#ffc917"/>\n'
                   '  <rect x="180" y="300" width="440" height="18" fill="#003082"/>\n'
                   + "".join(f'  <rect x="{x}" y="325" width="40" height="26" fill="#cfe3f3"/>\n'
-                            for x in range(205, 600, 65)), "#8a99a8"),
+                            for x in range(205, 580, 65)), "#8a99a8"),
         "ai": ("A chip in a parliament chamber",
                '  <path d="M120 420 A280 280 0 0 1 680 420" fill="none" stroke="#c7b98a" '
                'stroke-width="40"/>\n'
