@@ -154,7 +154,7 @@ def child_demo(db: str) -> dict[str, float]:
     site = DemoSite()
     site.start()
     try:
-        return child_newsdesk(site.source_urls(), db, fetch_pages=True)
+        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True)
     finally:
         site.stop()
 

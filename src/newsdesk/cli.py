@@ -356,7 +356,7 @@ def demo(settings: Settings = None) -> None:  # type: ignore[assignment]
 
     async def follow() -> None:
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
-            for url in site.source_urls():
+            for url in site.homepage_urls():
                 try:
                     source = await source_service.add_source(storage, fetcher, url)
                     console.print(f"  following {source.display_name} ({source.kind.value})")
