@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+import functools
 import http
 import ipaddress
 import socket
@@ -422,6 +423,12 @@ def _decoder_for(content_encoding: str) -> _Decoder:
 # The fetcher
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """The system's trust store (via httpx/certifi), built once on first use: loading it is slow."""
+    return httpx.create_ssl_context()
+
+
 @dataclass
 class _HostSlot:
     semaphore: asyncio.Semaphore
@@ -463,7 +470,7 @@ class Fetcher:
             await client.aclose()
 
     def _build_client(self) -> httpx.AsyncClient:
-        ssl_context = self._ssl_context or httpx.create_ssl_context()
+        ssl_context = self._ssl_context or _default_ssl_context()
         transport = httpx.AsyncHTTPTransport(verify=ssl_context, trust_env=False, retries=0)
         # Pinned-version assumption (httpx 0.28.1, httpcore 1.0.9): AsyncHTTPTransport has no parameter
         # for httpcore's network backend, and keeps its connection pool in `_pool`, which
