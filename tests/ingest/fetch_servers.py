@@ -10,12 +10,20 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from newsdesk.ingest.addresses import IPAddress
 from newsdesk.ingest.fetch import FetchPolicy
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run one test's async body in a fresh event loop (no pytest-asyncio in the pinned stack)."""
+    return asyncio.run(coro)
+
 
 LOOPBACK_ONLY = (ipaddress.ip_network("127.0.0.1/32"),)
 

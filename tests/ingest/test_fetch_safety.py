@@ -15,14 +15,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fetch_servers import FakeDNS, Request, Server, policy, send
+from fetch_servers import FakeDNS, Request, Server, policy, run, send
 
 from newsdesk import errors
 from newsdesk.ingest.fetch import Fetcher, check_url
-
-
-def run(coro):  # type: ignore[no-untyped-def]
-    return asyncio.run(coro)
 
 
 async def ok(req: Request, w: asyncio.StreamWriter) -> bool:
