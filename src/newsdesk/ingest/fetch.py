@@ -68,6 +68,9 @@ _DECODE_STEP = 64 * 1024
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
+#: What an ASCII (IDNA-encoded) host name may consist of.
+_HOST_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+
 Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
 """Turns (host, port) into the addresses to try, in order. Raises OSError (socket.gaierror) when the
 name does not resolve. Injectable so tests can play DNS without a DNS server."""
@@ -233,6 +236,10 @@ def check_url(url: str, allowed_networks: Iterable[Network] = ()) -> httpx.URL:
     literal = parse_host_literal(parsed.host)
     if literal is not None and not address_allowed(literal, allowed):
         raise errors.BlockedAddressError(_blocked_message(str(literal), literal))
+    if literal is None and not _HOST_CHARS.issuperset(parsed.raw_host):
+        # percent signs, spaces and the like: no real host has them, and a resolver might read them oddly
+        raise errors.InvalidURLError(
+            f"the host name {parsed.host[:100]!r} contains characters not allowed there")
     return parsed
 
 
@@ -357,12 +364,14 @@ class _Zlib:
         self._d = zlib.decompressobj(wbits)
         self._pending = b""
         self._started = False
+        # zlib may hold decoded output back once max_length is reached, even with all input consumed
+        self._output_waiting = False
 
     def feed(self, data: bytes) -> None:
         self._pending += data
 
     def pull(self, max_length: int) -> bytes:
-        if self._d.eof or not self._pending:
+        if self._d.eof or not (self._pending or self._output_waiting):
             return b""
         try:
             out = self._d.decompress(self._pending, max_length)
@@ -375,6 +384,7 @@ class _Zlib:
             out = self._d.decompress(self._pending, max_length)
         self._started = True
         self._pending = self._d.unconsumed_tail
+        self._output_waiting = len(out) >= max_length
         return out
 
     def finished(self) -> bool:
@@ -459,6 +469,8 @@ class Fetcher:
         self.robots = robots if robots is not None else RobotsCache()
 
     async def __aenter__(self) -> Self:
+        if self._client is not None:
+            raise RuntimeError("this Fetcher is already open")
         self._client = self._build_client()
         return self
 
@@ -530,14 +542,20 @@ class Fetcher:
         if client is None:
             raise RuntimeError("use the Fetcher as `async with Fetcher(policy) as fetcher:`")
         limit = self.policy.max_bytes if max_bytes is None else max_bytes
+        if limit < 0:
+            raise ValueError("max_bytes cannot be negative")
         current = check_url(url, self.policy.allowed_networks)
-        headers: dict[str, str] = {}
-        wanted = (("Accept", accept), ("If-None-Match", etag), ("If-Modified-Since", last_modified))
-        for name, value in wanted:
-            if value:
-                if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value) or len(value) > 1024:
-                    raise errors.FetchError(f"the {name} value to send is not a valid header")
-                headers[name] = value
+        headers: dict[bytes, bytes] = {}
+        if accept:
+            encoded = _header_value(accept)
+            if encoded is None:
+                raise errors.FetchError("the Accept value to send is not a valid header")
+            headers[b"Accept"] = encoded
+        # The validators came from an earlier response; one that cannot be sent back only costs a full GET.
+        for name, value in ((b"If-None-Match", etag), (b"If-Modified-Since", last_modified)):
+            encoded = _header_value(value) if value else None
+            if encoded is not None:
+                headers[name] = encoded
         async with self._overall:
             try:
                 async with asyncio.timeout(None) as deadline:
@@ -554,7 +572,7 @@ class Fetcher:
         self,
         client: httpx.AsyncClient,
         current: httpx.URL,
-        headers: dict[str, str],
+        headers: dict[bytes, bytes],
         limit: int,
         deadline: asyncio.Timeout,
     ) -> HTTPResponse:
@@ -581,6 +599,16 @@ class Fetcher:
         raise errors.TooManyRedirectsError(f"gave up after {self.policy.max_redirects} redirects")
 
 
+def _header_value(value: str) -> bytes | None:
+    """A header value as bytes, or None when it cannot be one (control characters, too long, not latin-1)."""
+    if len(value) > 1024 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return None
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return None
+
+
 async def _finish(response: httpx.Response, limit: int) -> HTTPResponse:
     status = response.status_code
     if status >= 400:
@@ -592,8 +620,10 @@ async def _finish(response: httpx.Response, limit: int) -> HTTPResponse:
     if isinstance(decoder, _Identity) and declared.isdigit() and int(declared) > limit:
         raise errors.TooLargeError(f"response over the {_size(limit)} limit")
     total = 0
+    received = 0
     parts: list[bytes] = []
     async for chunk in response.aiter_raw():
+        received += len(chunk)
         decoder.feed(chunk)
         while True:
             try:
@@ -606,7 +636,7 @@ async def _finish(response: httpx.Response, limit: int) -> HTTPResponse:
             if total > limit:
                 raise errors.TooLargeError(f"response over the {_size(limit)} limit")
             parts.append(piece)
-    if not decoder.finished():
+    if received and not decoder.finished():  # an empty body (304, 204) has nothing to decode
         raise errors.FetchError(f"the server's {encoding} data ended early")
     headers = {k: v for k, v in response.headers.items() if k not in ("content-encoding", "content-length")}
     charset = response.charset_encoding
@@ -637,7 +667,7 @@ def _mapped_errors(host: str, timeout: float) -> Iterator[None]:
         yield
     except errors.FetchError:
         raise
-    except httpx.TimeoutException as exc:
+    except (httpx.TimeoutException, TimeoutError) as exc:
         raise errors.FetchTimeoutError(f"no answer within {timeout:g} s from {host}") from exc
     except httpx.ConnectError as exc:
         tls = _is_tls_failure(exc)
