@@ -13,6 +13,8 @@ from email.utils import format_datetime
 import brotli
 import pytest
 from fetch_servers import FakeDNS, Request, Server, free_port, policy, run, send
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from newsdesk import errors
 from newsdesk.ingest.fetch import Fetcher, FetchPolicy, parse_retry_after
@@ -563,3 +565,38 @@ def test_keep_alive_connection_is_reused() -> None:
     run(main())
 
 
+
+
+# --- whatever a server sends, only our errors come out ---------------------------------------------
+
+_FRAGMENTS = st.sampled_from([
+    b"HTTP/1.1 200 OK\r\n", b"HTTP/1.1 302 Found\r\n", b"HTTP/1.0 500 X\r\n", b"HTTP/2 200\r\n",
+    b"HTTP/1.1 99\r\n",
+    b"Content-Length: 5\r\n", b"Content-Length: -1\r\n", b"Content-Length: 99999999999999999999999\r\n",
+    b"Transfer-Encoding: chunked\r\n", b"Content-Encoding: gzip\r\n", b"Content-Encoding: br\r\n",
+    b"Location: http://[::1/\r\n", b"Location: //\r\n", b"Location: http://2130706433/\r\n",
+    b"Retry-After: Mon, 99 Jan\r\n", b"Content-Type: text/html; charset=\"\xff\xfe\"\r\n",
+    b"\r\n", b"\r\n\r\n", b"5\r\nhello\r\n0\r\n\r\n", b"zz\r\n", b"\x1f\x8b\x08\x00", b"\x00\xff" * 8,
+    b"hello", b"X-" + b"a" * 300 + b": b\r\n",
+])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_FRAGMENTS, st.binary(max_size=40)), max_size=8))
+def test_any_bytes_from_a_server_give_a_response_or_a_fetch_error(fragments: list[bytes]) -> None:
+    payload = b"".join(fragments)
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> bool:
+        w.write(payload)
+        await w.drain()
+        return False
+
+    async def main() -> None:
+        async with Server(handler) as server, Fetcher(policy(timeout=1.0, max_redirects=1)) as fetcher:
+            try:
+                result = await fetcher.get(server.url())
+            except errors.FetchError:
+                return
+            assert result.status < 400
+
+    run(main())

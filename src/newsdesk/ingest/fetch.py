@@ -617,7 +617,8 @@ async def _finish(response: httpx.Response, limit: int) -> HTTPResponse:
     encoding = response.headers.get("content-encoding", "")
     decoder = _decoder_for(encoding)
     declared = response.headers.get("content-length", "")
-    if isinstance(decoder, _Identity) and declared.isdigit() and int(declared) > limit:
+    too_long = declared.isdigit() and (len(declared) > 18 or int(declared) > limit)
+    if too_long and isinstance(decoder, _Identity):
         raise errors.TooLargeError(f"response over the {_size(limit)} limit")
     total = 0
     received = 0
