@@ -392,9 +392,16 @@ class _Zlib:
 
 
 class _Brotli:
+    """brotli, with `output_buffer_limit` bounding each step (brotli 1.2).
+
+    After a step that filled its limit, more output may be waiting even when the decompressor says it
+    can accept more data, so the next pull drains it with empty input before feeding more.
+    """
+
     def __init__(self) -> None:
         self._d = brotli.Decompressor()
         self._pending = b""
+        self._output_waiting = False
 
     def feed(self, data: bytes) -> None:
         self._pending += data
@@ -402,12 +409,17 @@ class _Brotli:
     def pull(self, max_length: int) -> bytes:
         if self._d.is_finished():
             return b""
-        if not self._d.can_accept_more_data():
-            return bytes(self._d.process(b"", output_buffer_limit=max_length))
-        if self._pending:
+        if self._output_waiting or not self._d.can_accept_more_data():
+            out = bytes(self._d.process(b"", output_buffer_limit=max_length))
+        elif self._pending:
             data, self._pending = self._pending, b""
-            return bytes(self._d.process(data, output_buffer_limit=max_length))
-        return b""
+            out = bytes(self._d.process(data, output_buffer_limit=max_length))
+        else:
+            return b""
+        self._output_waiting = len(out) >= max_length
+        if not out and self._pending and self._d.can_accept_more_data():
+            return self.pull(max_length)  # the drain was empty: go on with the input waiting
+        return out
 
     def finished(self) -> bool:
         return bool(self._d.is_finished())
