@@ -1,0 +1,103 @@
+"""Site chrome: what to cut from a page before body selection, and what to cut from a body after it.
+
+Two passes, because each catches what the other cannot. Before extraction, structural chrome goes
+(navigation, cookie banners, newsletter boxes, share bars, related links, footers), recognised by
+tag, ARIA role and class/id words. After extraction, short blocks that read like chrome go ("Schrijf
+je in voor de nieuwsbrief", "Alle rechten voorbehouden"), since sites hide those in plain <p>s.
+Both lists are data, so per-site learning can later add to them without new code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+__all__ = ["CHROME_WORDS", "is_chrome_text", "prune_chrome"]
+
+#: removed wherever they are
+_CHROME_TAGS = ("nav", "aside", "footer", "form", "script", "style", "noscript", "iframe", "button",
+                "select", "textarea", "dialog", "template", "svg", "canvas", "object", "embed", "input")
+_CHROME_ROLES = frozenset({"navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog",
+                           "search", "menu", "menubar", "toolbar"})
+#: words in a class or id that mark chrome; matched against whole dash/underscore-separated parts
+CHROME_WORDS = frozenset({
+    "nav", "navbar", "navigation", "menu", "breadcrumb", "breadcrumbs", "cookie", "cookies", "consent",
+    "gdpr", "newsletter", "nieuwsbrief", "subscribe", "subscription", "signup", "inschrijven", "share",
+    "sharing", "sharebar", "social", "socials", "related", "gerelateerd", "recommended", "aanbevolen",
+    "popular", "mostread", "meestgelezen", "trending", "pagination", "pager", "prevnext", "comments",
+    "comment", "reacties", "advert", "advertisement", "ads", "ad", "adslot", "promo", "sponsored",
+    "sidebar", "widget", "authorbox", "bio", "tags", "taglist", "skiplink", "paywall", "footer",
+    "masthead", "topbar", "toolbar", "banner", "modal", "popup", "overlay", "print", "sr", "visually",
+    "hidden", "offscreen", "disclaimer", "copyright", "outbrain", "taboola", "readmore", "leesook",
+})
+#: class or id phrases matched as substrings (after removing dashes), for run-together spellings
+_CHROME_PHRASES = ("newsletter", "nieuwsbrief", "cookie", "sharebar", "socialshare", "relatedarticles",
+                   "readnext", "previousnext", "prevnext", "authorbox", "authorbio", "leesook")
+#: never removed by a class/id match: they usually carry "has-sidebar"-like state on the article itself
+_PROTECTED = frozenset({"html", "body", "article", "main", "h1", "p"})
+_SPLIT = re.compile(r"[\s\-_]+")
+
+
+def _is_chrome_element(element: HtmlElement) -> bool:
+    role = (element.get("role") or "").strip().lower()
+    if role in _CHROME_ROLES:
+        return True
+    if element.get("aria-hidden") == "true" or element.get("hidden") is not None:
+        return True
+    if element.tag in _PROTECTED:
+        return False
+    if element.get("itemprop") == "articleBody":
+        return False
+    marks = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    if not marks.strip():
+        return False
+    parts = set(_SPLIT.split(marks))
+    if parts & CHROME_WORDS:
+        return True
+    squashed = marks.replace("-", "").replace("_", "")
+    return any(phrase in squashed for phrase in _CHROME_PHRASES)
+
+
+def prune_chrome(tree: HtmlElement) -> None:
+    """Remove site chrome from `tree` in place. An element holding most of the page's text is kept
+    whatever its class says: a wrapper named "page-with-sidebar" is the page, not the sidebar."""
+    body = tree.find("body")
+    scope = body if body is not None else tree
+    total = max(len(scope.text_content()), 1)
+    doomed: list[HtmlElement] = []
+    for element in scope.iter(*_CHROME_TAGS):
+        doomed.append(element)
+    for element in scope.iter("header"):
+        # A page header is chrome; the header inside the article holds its headline and intro.
+        if not any(a.tag in ("article", "main") for a in element.iterancestors()):
+            doomed.append(element)
+    for element in scope.iter():
+        if isinstance(element.tag, str) and element not in doomed and _is_chrome_element(element):
+            doomed.append(element)
+    for element in doomed:
+        if element.getparent() is None:
+            continue
+        if element.tag not in ("script", "style") and len(element.text_content()) > 0.5 * total > 1500:
+            continue
+        element.drop_tree()
+
+
+_CHROME_TEXT = re.compile(
+    r"(schrijf je in|meld je aan|aanmelden voor|abonneer|nieuwsbrief|sign up for|subscribe to|newsletter"
+    r"|alle rechten voorbehouden|all rights reserved|©|copyright \d{4}"
+    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies"
+    r"|^lees ook|^lees meer|^read more|^read also|^related:|^gerelateerd|^meer over"
+    r"|^deel (dit|dit artikel|via)|^share (this|on)|^delen:?$|^previous( article| post)?\b|^next( article| post)?\b"
+    r"|^vorige\b|^volgende\b|^vorig artikel|^volgend artikel|^advertentie$|^advertisement$"
+    r"|^volg ons|^follow us)",
+    re.IGNORECASE,
+)
+#: a block longer than this is article text even if it mentions a newsletter
+_MAX_CHROME_BLOCK = 250
+
+
+def is_chrome_text(text: str) -> bool:
+    """Whether a short block of the extracted body reads like site chrome."""
+    stripped = text.strip()
+    return bool(stripped) and len(stripped) <= _MAX_CHROME_BLOCK and bool(_CHROME_TEXT.search(stripped))
