@@ -30,12 +30,14 @@ CHROME_WORDS = frozenset({
     "sidebar", "widget", "authorbox", "bio", "tags", "taglist", "skiplink", "paywall", "footer",
     "masthead", "topbar", "toolbar", "banner", "modal", "popup", "overlay", "print", "sr", "visually",
     "hidden", "offscreen", "disclaimer", "copyright", "outbrain", "taboola", "readmore", "leesook",
+    # bylines and datelines: read as metadata before pruning, noise in the body
+    "byline", "dateline", "timestamp", "kicker", "meta", "postmeta", "author", "authors",
 })
 #: class or id phrases matched as substrings (after removing dashes), for run-together spellings
 _CHROME_PHRASES = ("newsletter", "nieuwsbrief", "cookie", "sharebar", "socialshare", "relatedarticles",
                    "readnext", "previousnext", "prevnext", "authorbox", "authorbio", "leesook")
 #: never removed by a class/id match: they usually carry "has-sidebar"-like state on the article itself
-_PROTECTED = frozenset({"html", "body", "article", "main", "h1", "p"})
+_PROTECTED = frozenset({"html", "body", "article", "main", "h1"})
 _SPLIT = re.compile(r"[\s\-_]+")
 
 
@@ -86,18 +88,26 @@ def prune_chrome(tree: HtmlElement) -> None:
 _CHROME_TEXT = re.compile(
     r"(schrijf je in|meld je aan|aanmelden voor|abonneer|nieuwsbrief|sign up for|subscribe to|newsletter"
     r"|alle rechten voorbehouden|all rights reserved|©|copyright \d{4}"
-    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies"
-    r"|^lees ook|^lees meer|^read more|^read also|^related:|^gerelateerd|^meer over"
-    r"|^deel (dit|dit artikel|via)|^share (this|on)|^delen:?$|^previous( article| post)?\b|^next( article| post)?\b"
-    r"|^vorige\b|^volgende\b|^vorig artikel|^volgend artikel|^advertentie$|^advertisement$"
-    r"|^volg ons|^follow us)",
+    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies)",
+    re.IGNORECASE,
+)
+#: link-like lines, which are chrome only when short; "Volgende maand ..." is a sentence
+_NAV_TEXT = re.compile(
+    r"^(lees ook|lees meer|read more|read also|related|gerelateerd|meer over|deel (dit|via)|share (this|on)"
+    r"|delen|previous|next|vorige|volgende|vorig artikel|volgend artikel|advertentie|advertisement"
+    r"|volg ons|follow us)\b\s*(artikel|article|post|bericht|story)?\s*(:|»|«|›|‹|$)",
     re.IGNORECASE,
 )
 #: a block longer than this is article text even if it mentions a newsletter
 _MAX_CHROME_BLOCK = 250
+_MAX_NAV_BLOCK = 120
 
 
 def is_chrome_text(text: str) -> bool:
     """Whether a short block of the extracted body reads like site chrome."""
     stripped = text.strip()
-    return bool(stripped) and len(stripped) <= _MAX_CHROME_BLOCK and bool(_CHROME_TEXT.search(stripped))
+    if not stripped or len(stripped) > _MAX_CHROME_BLOCK:
+        return False
+    return bool(_CHROME_TEXT.search(stripped)) or (
+        len(stripped) <= _MAX_NAV_BLOCK and bool(_NAV_TEXT.match(stripped.lstrip("«‹<← ")))
+    )
