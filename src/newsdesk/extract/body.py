@@ -22,6 +22,7 @@ __all__ = ["BodyCandidate", "readability_body", "trafilatura_body"]
 
 _log = logging.getLogger(__name__)
 _WS = re.compile(r"\s+")
+_PRECISION = False
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def trafilatura_body(tree: HtmlElement, url: str | None) -> BodyCandidate | None
         copy.deepcopy(tree),  # trafilatura prunes the tree it is given
         url=url,
         output_format="html",
-        favor_precision=True,
+        favor_precision=_PRECISION,
         include_comments=False,
         include_images=False,
         include_tables=True,

@@ -31,7 +31,8 @@ CHROME_WORDS = frozenset({
     "masthead", "topbar", "toolbar", "banner", "modal", "popup", "overlay", "print", "sr", "visually",
     "hidden", "offscreen", "disclaimer", "copyright", "outbrain", "taboola", "readmore", "leesook",
     # bylines and datelines: read as metadata before pruning, noise in the body
-    "byline", "dateline", "timestamp", "kicker", "meta", "postmeta", "author", "authors",
+    "byline", "dateline", "timestamp", "kicker", "eyebrow", "label", "category", "categories", "meta",
+    "postmeta", "author", "authors",
 })
 #: class or id phrases matched as substrings (after removing dashes), for run-together spellings
 _CHROME_PHRASES = ("newsletter", "nieuwsbrief", "cookie", "sharebar", "socialshare", "relatedarticles",

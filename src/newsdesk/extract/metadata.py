@@ -135,20 +135,28 @@ def _jsonld_url(value: Any) -> str | None:
 
 # --- article root and figures --------------------------------------------------------------------
 
+def _paragraph_chars(element: HtmlElement) -> int:
+    return sum(len(p.text_content()) for p in element.iter("p"))
+
+
 def find_article_root(tree: HtmlElement) -> HtmlElement:
-    """The element most likely to hold the article: <article>, [itemprop=articleBody], <main>, <body>."""
-    for path in ('//*[@itemprop="articleBody"]', "//article", '//*[@role="main"]', "//main"):
-        found = tree.xpath(path)
-        if found:
-            # Several <article>s (teasers) - take the one with the most paragraph text.
-            best: HtmlElement = max(found[:50], key=lambda el: sum(len(p.text_content()) for p in el.iter("p")))
-            if path == '//*[@itemprop="articleBody"]':
-                parent = best.getparent()
-                # The article body often excludes the lead figure; its parent still holds it.
-                return parent if parent is not None and parent.tag != "body" else best
-            return best
+    """The element most likely to hold the article: <article>, [itemprop=articleBody], <main> - the one
+    with the most paragraph text, if that is a fair share of the page's - else <body>."""
     body = tree.find("body")
-    return body if body is not None else tree
+    page = body if body is not None else tree
+    candidates: list[HtmlElement] = []
+    for element in tree.xpath('//*[@itemprop="articleBody"] | //article | //*[@role="main"] | //main')[:100]:
+        if element.get("itemprop") == "articleBody":
+            parent = element.getparent()
+            # The article body often excludes the lead figure; its parent still holds it.
+            if parent is not None and parent.tag != "body":
+                element = parent
+        candidates.append(element)
+    if not candidates:
+        return page
+    best: HtmlElement = max(candidates, key=_paragraph_chars)
+    # Several small <article>s are teasers, not the article.
+    return best if _paragraph_chars(best) >= 0.4 * _paragraph_chars(page) else page
 
 
 def _img_src(img: HtmlElement) -> str | None:
@@ -166,7 +174,7 @@ def _image_key(url: str) -> str:
     """Images of one photo differ in size suffixes and query strings; compare their file stem."""
     path = url.split("?")[0].rstrip("/")
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower()
-    return re.sub(r"[-_]?(\d{2,4}x\d{2,4}|w\d{2,4}|large|medium|small|thumb)$", "", stem)
+    return re.sub(r"[-_@]?(\d{2,4}x\d{2,4}|w?\d{3,4}w?|\dx|large|medium|small|thumb)$", "", stem)
 
 
 def lead_figure(root: HtmlElement, image_url: str | None, base: str | None) -> HtmlElement | None:
