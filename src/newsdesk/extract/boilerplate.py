@@ -32,7 +32,7 @@ CHROME_WORDS = frozenset({
     "hidden", "offscreen", "disclaimer", "copyright", "outbrain", "taboola", "readmore", "leesook",
     # bylines and datelines: read as metadata before pruning, noise in the body
     "byline", "dateline", "timestamp", "kicker", "eyebrow", "label", "category", "categories", "meta",
-    "postmeta", "author", "authors",
+    "postmeta", "author", "authors", "auteur", "tip", "tips",
 })
 #: class or id phrases matched as substrings (after removing dashes), for run-together spellings
 _CHROME_PHRASES = ("newsletter", "nieuwsbrief", "cookie", "sharebar", "socialshare", "relatedarticles",
@@ -89,7 +89,8 @@ def prune_chrome(tree: HtmlElement) -> None:
 _CHROME_TEXT = re.compile(
     r"(schrijf je in|meld je aan|aanmelden voor|abonneer|nieuwsbrief|sign up for|subscribe to|newsletter"
     r"|alle rechten voorbehouden|all rights reserved|©|copyright \d{4}"
-    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies)",
+    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies"
+    r"|tip voor de redactie|heb je een tip|got a (news )?tip|have a (news )?tip)",
     re.IGNORECASE,
 )
 #: link-like lines, which are chrome only when short; "Volgende maand ..." is a sentence

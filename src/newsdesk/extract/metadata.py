@@ -260,6 +260,25 @@ def _split_authors(raw: str) -> list[str]:
     return names
 
 
+_BYLINE_CLASS_WORDS = frozenset({"byline", "author", "auteur", "writer", "journalist", "by"})
+_CLASS_SPLIT = re.compile(r"[\s\-_]+")
+
+
+def _byline_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
+    """Visible bylines, most explicit markup first."""
+    yield from tree.xpath('//*[@rel="author"]')[:3]
+    yield from tree.xpath('//*[@itemprop="author"]//*[@itemprop="name"]')[:3]
+    yield from tree.xpath('//*[@itemprop="author"]')[:3]
+    seen = 0
+    for element in tree.xpath("//body//*[@class]"):
+        parts = set(_CLASS_SPLIT.split(str(element.get("class")).lower()))
+        if parts & _BYLINE_CLASS_WORDS and element.tag not in ("img", "a", "body", "article", "main"):
+            yield element
+            seen += 1
+            if seen >= 5:
+                return
+
+
 def _authors(tree: HtmlElement, ld: dict[str, Any]) -> tuple[str, ...]:
     found: list[str] = []
     for name in _jsonld_names(ld.get("author")):
@@ -271,14 +290,10 @@ def _authors(tree: HtmlElement, ld: dict[str, Any]) -> tuple[str, ...]:
                 found.extend(_split_authors(value))
                 break
     if not found:
-        paths = ('//*[@rel="author"]', '//*[@itemprop="author"]//*[@itemprop="name"]', '//*[@itemprop="author"]',
-                 '//*[contains(concat(" ", normalize-space(@class), " "), " byline ")]',
-                 '//*[contains(concat(" ", normalize-space(@class), " "), " author ")]')
-        for path in paths:
-            for element in tree.xpath(path)[:3]:
-                text = clean_text(element.text_content())
-                if text and len(text) <= 120:
-                    found.extend(_split_authors(text))
+        for element in _byline_elements(tree):
+            text = clean_text(element.text_content())
+            if text and len(text) <= 120:
+                found.extend(_split_authors(text))
             if found:
                 break
     unique: list[str] = []
