@@ -10,7 +10,7 @@ import pytest
 from newsdesk.extract import extract_article, extract_articles, sanitize_html
 from newsdesk.models import ExtractedArticle
 
-from .conftest import GoldenPage, golden_pages
+from extract_golden import GoldenPage, golden_pages
 
 PAGES = golden_pages()
 

@@ -108,40 +108,48 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
 
 
 _BLOCKS = frozenset({
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "figure",
-    "figcaption", "table", "tr", "pre", "hr", "section", "article", "header", "footer", "aside",
-    "main", "dl", "dt", "dd", "caption", "address", "details", "summary",
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "figure",
+    "figcaption", "table", "pre", "hr", "section", "article", "header", "footer", "aside",
+    "main", "dl", "caption", "address", "details", "summary",
 })
-_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+#: line-level blocks: one line each, no blank line between them
+_LINES = frozenset({"li", "tr", "dt", "dd"})
+_PARA, _LINE = "\x00P", "\x00L"
+_BREAKS = re.compile(r"(?:\s*\x00[PL])+\s*")
+_SPACE = re.compile(r"[ \t\r\n\f\v\u00a0]+")
 
 
-def _pieces(element: etree._Element) -> Iterator[str]:
+def _pieces(element: etree._Element, in_pre: bool = False) -> Iterator[str]:
     tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in {"script", "style", "template", "noscript"}:
+    if tag in {"script", "style", "template", "noscript"} or not tag:
         if element.tail:
-            yield element.tail
+            yield element.tail if in_pre else _SPACE.sub(" ", element.tail)
         return
-    block = tag in _BLOCKS
-    if block:
-        yield "\n\n"
+    pre = in_pre or tag == "pre"
+    marker = _PARA if tag in _BLOCKS else _LINE if tag in _LINES else ""
+    yield marker
     if tag == "br":
-        yield "\n"
+        yield _LINE
     if tag == "li":
         yield "• "
-    if element.text and isinstance(element.tag, str):
-        yield element.text
+    if element.text:
+        yield element.text.replace("\n", _LINE) if pre else _SPACE.sub(" ", element.text)
     for child in element:
-        yield from _pieces(child)
+        yield from _pieces(child, pre)
     if tag in {"td", "th"}:
-        yield "\t"
-    if block:
-        yield "\n\n"
+        yield " "
+    yield marker
     if element.tail:
-        yield element.tail
+        yield element.tail.replace("\n", _LINE) if in_pre else _SPACE.sub(" ", element.tail)
+
+
+def _join_break(match: re.Match[str]) -> str:
+    return "\n\n" if _PARA in match.group(0) else "\n"
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: blocks separated by a blank line, whitespace collapsed."""
+    """Plain text of an HTML fragment: blocks separated by a blank line, list items and <br> by a line
+    break, other whitespace collapsed (except inside <pre>)."""
     if not html or not html.strip():
         return ""
     try:
@@ -149,7 +157,6 @@ def html_to_text(html: str) -> str:
     except (etree.ParserError, ValueError):
         return ""
     raw = "".join(_pieces(root))
-    lines = [_SPACE.sub(" ", line).strip() for line in raw.split("\n")]
-    text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return text.strip()
+    text = _BREAKS.sub(_join_break, raw)
+    lines = [line.strip(" ") for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

@@ -1,4 +1,4 @@
-"""Fixtures for the extraction tests: the golden pages in tests/data/pages."""
+"""The golden pages in tests/data/pages: page, expected metadata and gold body text."""
 
 from __future__ import annotations
 
