@@ -27,7 +27,7 @@ from .boilerplate import is_chrome_text, prune_chrome
 from .decode import decode_html
 from .language import detect_language
 from .metadata import PageMetadata, clean_text, read_metadata
-from .sanitize import html_to_text, sanitize_html
+from .sanitize import html_to_text, parse_fragment, sanitize_html
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
 
@@ -38,6 +38,10 @@ class ExtractLimits:
     max_page_bytes: int = 5_000_000
     #: per-page budget in seconds; checked between stages, so one stage may overrun it once
     deadline_seconds: float = 10.0
+    #: elements of the parsed page kept (in document order); every later stage scales with this
+    max_elements: int = 12_000
+    #: characters of text kept likewise (a long read is 50,000)
+    max_text_chars: int = 500_000
     #: a body with less text than this is no article
     min_text_chars: int = 80
     #: trafilatura's body is "far too little" below this share of the page's paragraph text
@@ -48,6 +52,7 @@ DEFAULT_LIMITS = ExtractLimits()
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _JS_HINT = re.compile(r"javascript|enable js|js (is )?(disabled|required)|inschakelen|aktivieren|activer", re.I)
+_INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _APP_ROOTS = ("root", "app", "__next", "__nuxt", "svelte", "main-app")
 
 
@@ -78,15 +83,31 @@ def _parse(text: str) -> HtmlElement:
 
 
 def _visible_text(tree: HtmlElement) -> str:
-    texts = tree.xpath(
-        "//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript or ancestor::template)]"
-    )
-    return clean_text(" ".join(str(t) for t in texts))
+    body = tree.find("body")
+    if body is None:
+        return ""
+    pieces: list[str] = []
+    for element in body.iter():
+        if not isinstance(element.tag, str):
+            continue
+        hidden = element.tag in _INVISIBLE or any(a.tag in _INVISIBLE for a in element.iterancestors())
+        if element.text and not hidden:
+            pieces.append(element.text)
+        if element.tail and element.tag not in _INVISIBLE and not hidden:
+            pieces.append(element.tail)
+        if sum(map(len, pieces)) > 1000:
+            break
+    return clean_text(" ".join(pieces))
 
 
-def _why_no_article(tree: HtmlElement) -> str:
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _why_no_article(tree: HtmlElement, page: str) -> str:
     """The plain reason a page gave no article text, for the user and the source's error log."""
     visible = _visible_text(tree)
+    # The parser gives up on absurdly deep nesting; the page may still hold text it never reached.
+    raw_text = _TAG.sub(" ", page[:200_000]).strip()
     if len(visible) < 200:
         noscript = " ".join(clean_text(n.text_content()) for n in tree.iter("noscript"))
         app_root = any(
@@ -96,7 +117,7 @@ def _why_no_article(tree: HtmlElement) -> str:
         scripts = sum(1 for _ in tree.iter("script"))
         if _JS_HINT.search(noscript) or app_root or (scripts and not visible):
             return "page needs JavaScript"
-        if not visible and tree.find(".//img") is None:
+        if not visible and not raw_text and tree.find(".//img") is None:
             return "page is empty"
     return "no article text found"
 
@@ -115,7 +136,7 @@ def _drop_figures(tree: HtmlElement) -> None:
 
 
 def _paragraph_text_length(tree: HtmlElement) -> int:
-    return sum(len(clean_text(p.text_content())) for p in tree.iter("p"))
+    return sum(len(p.text_content().strip()) for p in tree.iter("p"))
 
 
 def _select_body(tree: HtmlElement, url: str | None, limits: ExtractLimits, deadline: _Deadline) -> BodyCandidate | None:
@@ -142,25 +163,56 @@ def _norm(text: str) -> str:
 
 def _clean_body(html: str, meta: PageMetadata) -> str:
     """Take out what the reader shows elsewhere (title, caption) and chrome the extractors kept."""
-    try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return ""
+    root = parse_fragment(html)
     title = _norm(meta.title)
     caption = _norm(meta.image_caption or "")
+    longest = max(len(title), len(caption), 250)
     for block in list(root.iter(*_BLOCK_TAGS)):
-        if block.getparent() is None:
+        if block is root or block.getparent() is None:
             continue
-        text = clean_text(block.text_content())
-        normed = _norm(text)
-        is_heading = block.tag in ("h1", "h2")
-        if (is_heading and normed == title) or (caption and normed == caption):
+        text = block.text_content()
+        if len(text) > longest * 2:  # long blocks are neither title, caption nor chrome
+            continue
+        text = clean_text(text)
+        if _norm(text) in ((title, caption) if block.tag in ("h1", "h2") else (caption,)) and text:
             block.drop_tree()
         elif block.tag != "div" and len(block) <= 3 and is_chrome_text(text):
             block.drop_tree()
     for h1 in root.iter("h1"):
         h1.tag = "h2"  # the page's own <h1> is the title, shown by the reader
-    return lxml.html.tostring(root, encoding="unicode")
+    for pre in root.iter("pre"):
+        parent = pre.getparent()
+        if parent is not None and parent.tag == "pre":
+            pre.tag = "code"  # trafilatura renders <pre><code> as <pre><pre>
+    return "".join(
+        [root.text or ""] + [lxml.html.tostring(child, encoding="unicode") for child in root]
+    )
+
+
+def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None:
+    """Keep the page up to its `max_elements`-th element or `max_chars`-th character of text, in
+    document order: a real article fits many times over, and every later stage's cost grows with
+    the tree."""
+    cut = None
+    chars = 0
+    for count, element in enumerate(tree.iter()):
+        chars += len(element.text or "") + len(element.tail or "")
+        if count >= max_elements or chars > max_chars:
+            cut = element
+            break
+    if cut is None:
+        return
+    node = cut
+    while node is not None:
+        parent = node.getparent()
+        if parent is None:
+            break
+        for sibling in list(node.itersiblings()):
+            parent.remove(sibling)
+        node = parent
+    parent = cut.getparent()
+    if parent is not None:
+        parent.remove(cut)
 
 
 def extract_article(html: str | bytes, url: str | None = None, *,
@@ -168,6 +220,7 @@ def extract_article(html: str | bytes, url: str | None = None, *,
     """The clean article in a page. Raises NoArticleError with a plain reason when there is none."""
     deadline = _Deadline(limits.deadline_seconds)
     tree = _parse(_to_text(html, limits))
+    _truncate_tree(tree, limits.max_elements, limits.max_text_chars)
     meta = read_metadata(tree, url)
     base = meta.canonical_url or url
 
@@ -182,7 +235,10 @@ def extract_article(html: str | bytes, url: str | None = None, *,
     text = html_to_text(body_html)
     if len(text) < limits.min_text_chars:
         # The tree is pruned by now; the diagnosis wants the page as it came (failures only).
-        raise NoArticleError(_why_no_article(_parse(_to_text(html, limits))))
+        page = _to_text(html, limits)
+        original = _parse(page)
+        _truncate_tree(original, limits.max_elements, limits.max_text_chars)
+        raise NoArticleError(_why_no_article(original, page))
     title = meta.title or text.split("\n", 1)[0][:120]
     return ExtractedArticle(
         title=title,

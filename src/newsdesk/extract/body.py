@@ -14,9 +14,12 @@ from dataclasses import dataclass
 
 import lxml.html
 import trafilatura
-from lxml import etree
 from lxml.html import HtmlElement
 from readability import Document
+from trafilatura.htmlprocessing import convert_to_html
+from trafilatura.settings import Extractor
+
+from .sanitize import parse_fragment
 
 __all__ = ["BodyCandidate", "readability_body", "trafilatura_body"]
 
@@ -38,33 +41,42 @@ class BodyCandidate:
 def _text_length(html: str) -> int:
     if not html:
         return 0
-    try:
-        fragment = lxml.html.fragment_fromstring(html, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return 0
-    return len(_WS.sub(" ", fragment.text_content()).strip())
+    return len(_WS.sub(" ", parse_fragment(html).text_content()).strip())
 
 
-def trafilatura_body(tree: HtmlElement, url: str | None) -> BodyCandidate | None:
-    """trafilatura's body, precision first, without images, comments or its own metadata work."""
-    result = trafilatura.extract(
-        copy.deepcopy(tree),  # trafilatura prunes the tree it is given
-        url=url,
+def _trafilatura_options(url: str | None) -> Extractor:
+    return Extractor(
         output_format="html",
-        favor_precision=_PRECISION,
-        include_comments=False,
-        include_images=False,
-        include_tables=True,
-        include_formatting=True,
-        include_links=True,
+        precision=True,
+        comments=False,
+        images=False,
+        tables=True,
+        formatting=True,
+        links=True,
         with_metadata=False,
         # Its internal fallbacks (readability, jusText) run on every page; ours runs only when needed.
         fast=True,
-        deduplicate=False,
+        dedup=False,
+        url=url,
     )
-    if not result:
+
+
+def trafilatura_body(tree: HtmlElement, url: str | None) -> BodyCandidate | None:
+    """trafilatura's body, precision first, without images, comments or its own metadata work.
+
+    bare_extraction rather than extract(): extract() also fingerprints the whole text for
+    deduplication, which we do not use and which costs more than the extraction on long pages."""
+    document = trafilatura.bare_extraction(
+        copy.deepcopy(tree),  # trafilatura prunes the tree it is given
+        options=_trafilatura_options(url),
+        as_dict=False,
+    )
+    body = getattr(document, "body", None)
+    if body is None or len(body) == 0:
         return None
-    return BodyCandidate(result, _text_length(result), "trafilatura")
+    html = lxml.html.tostring(convert_to_html(body), encoding="unicode")
+    length = _text_length(html)
+    return BodyCandidate(html, length, "trafilatura") if length else None
 
 
 def readability_body(html: str, url: str | None) -> BodyCandidate | None:

@@ -13,7 +13,7 @@ import re
 
 from lxml.html import HtmlElement
 
-__all__ = ["CHROME_WORDS", "is_chrome_text", "prune_chrome"]
+__all__ = ["CHROME_PHRASES", "CHROME_WORDS", "is_chrome_text", "prune_chrome"]
 
 #: removed wherever they are
 _CHROME_TAGS = ("nav", "aside", "footer", "form", "script", "style", "noscript", "iframe", "button",
@@ -84,14 +84,20 @@ def prune_chrome(tree: HtmlElement) -> None:
         if element.tag not in ("script", "style") and len(element.text_content()) > 0.5 * total > 1500:
             continue
         element.drop_tree()
+    # The headers left are the article's own (headline, standfirst, intro). trafilatura's precision
+    # mode drops every <header>, intro and all, so they become plain blocks.
+    for header in scope.iter("header"):
+        header.tag = "div"
 
 
-_CHROME_TEXT = re.compile(
-    r"(schrijf je in|meld je aan|aanmelden voor|abonneer|nieuwsbrief|sign up for|subscribe to|newsletter"
-    r"|alle rechten voorbehouden|all rights reserved|©|copyright \d{4}"
-    r"|we use cookies|wij gebruiken cookies|deze website gebruikt cookies|accept(eer)? (all )?cookies"
-    r"|tip voor de redactie|heb je een tip|got a (news )?tip|have a (news )?tip)",
-    re.IGNORECASE,
+#: phrases that mark a short block as chrome wherever they occur in it (lowercase; plain substring
+#: tests, because one regex alternation over all of them is slow on long pages)
+CHROME_PHRASES = (
+    "schrijf je in", "meld je aan", "aanmelden voor", "abonneer", "nieuwsbrief", "sign up for",
+    "subscribe to", "newsletter", "alle rechten voorbehouden", "all rights reserved", "©", "copyright ",
+    "we use cookies", "wij gebruiken cookies", "deze website gebruikt cookies", "accept cookies",
+    "accept all cookies", "accepteer cookies", "tip voor de redactie", "heb je een tip", "got a tip",
+    "got a news tip", "have a tip", "have a news tip",
 )
 #: link-like lines, which are chrome only when short; "Volgende maand ..." is a sentence
 _NAV_TEXT = re.compile(
@@ -110,6 +116,7 @@ def is_chrome_text(text: str) -> bool:
     stripped = text.strip()
     if not stripped or len(stripped) > _MAX_CHROME_BLOCK:
         return False
-    return bool(_CHROME_TEXT.search(stripped)) or (
+    lowered = stripped.lower()
+    return any(phrase in lowered for phrase in CHROME_PHRASES) or (
         len(stripped) <= _MAX_NAV_BLOCK and bool(_NAV_TEXT.match(stripped.lstrip("«‹<← ")))
     )

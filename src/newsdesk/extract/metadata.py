@@ -136,6 +136,7 @@ def _jsonld_url(value: Any) -> str | None:
 # --- article root and figures --------------------------------------------------------------------
 
 def _paragraph_chars(element: HtmlElement) -> int:
+    # Not the XPath .//p//text(): libxml2 merges such node sets in quadratic time.
     return sum(len(p.text_content()) for p in element.iter("p"))
 
 
@@ -270,7 +271,12 @@ def _byline_elements(tree: HtmlElement) -> Iterator[HtmlElement]:
     yield from tree.xpath('//*[@itemprop="author"]//*[@itemprop="name"]')[:3]
     yield from tree.xpath('//*[@itemprop="author"]')[:3]
     seen = 0
-    for element in tree.xpath("//body//*[@class]"):
+    body = tree.find("body")
+    for count, element in enumerate((body if body is not None else tree).iter()):
+        if count > 5000 or not isinstance(element.tag, str) or not element.get("class"):
+            if count > 5000:
+                return
+            continue
         parts = set(_CLASS_SPLIT.split(str(element.get("class")).lower()))
         if parts & _BYLINE_CLASS_WORDS and element.tag not in ("img", "a", "body", "article", "main"):
             yield element

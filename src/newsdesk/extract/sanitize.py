@@ -14,10 +14,11 @@ from collections.abc import Iterator
 import lxml.html
 import nh3
 from lxml import etree
+from lxml.html import HtmlElement
 
 from .urls import absolute_url
 
-__all__ = ["ALLOWED_TAGS", "html_to_text", "sanitize_html"]
+__all__ = ["ALLOWED_TAGS", "html_to_text", "parse_fragment", "sanitize_html"]
 
 ALLOWED_TAGS = frozenset({
     "p", "h2", "h3", "h4", "h5", "h6", "blockquote", "q", "ul", "ol", "li", "a", "img", "figure",
@@ -143,6 +144,17 @@ def _pieces(element: etree._Element, in_pre: bool = False) -> Iterator[str]:
         yield element.tail.replace("\n", _LINE) if in_pre else _SPACE.sub(" ", element.tail)
 
 
+def parse_fragment(html: str) -> HtmlElement:
+    """An HTML fragment as one <div> holding it. Unlike lxml's fragment_fromstring this never fails:
+    extractor output may carry its own <html><body> (or a <frameset> instead), which are merged away."""
+    document = lxml.html.document_fromstring(f"<html><body>{html}</body></html>")
+    body = document.find("body")
+    if body is None:  # a <frameset> in the fragment replaces the body
+        body = lxml.html.Element("body")
+    body.tag = "div"
+    return body
+
+
 def _join_break(match: re.Match[str]) -> str:
     return "\n\n" if _PARA in match.group(0) else "\n"
 
@@ -152,11 +164,7 @@ def html_to_text(html: str) -> str:
     break, other whitespace collapsed (except inside <pre>)."""
     if not html or not html.strip():
         return ""
-    try:
-        root = lxml.html.fragment_fromstring(html[:_MAX_INPUT], create_parent="div")
-    except (etree.ParserError, ValueError):
-        return ""
-    raw = "".join(_pieces(root))
+    raw = "".join(_pieces(parse_fragment(html[:_MAX_INPUT])))
     text = _BREAKS.sub(_join_break, raw)
     lines = [line.strip(" ") for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
