@@ -6,11 +6,10 @@ import re
 from datetime import datetime
 
 import pytest
+from extract_golden import GoldenPage, golden_pages
 
 from newsdesk.extract import extract_article, extract_articles, sanitize_html
 from newsdesk.models import ExtractedArticle
-
-from extract_golden import GoldenPage, golden_pages
 
 PAGES = golden_pages()
 
@@ -71,7 +70,8 @@ def test_golden_page(page: GoldenPage, extracted: dict[str, ExtractedArticle]) -
     published = want["published"]
     assert article.published == (datetime.fromisoformat(published) if published else None)
     if article.published is not None:
-        assert article.published.utcoffset() is not None and article.published.utcoffset().total_seconds() == 0
+        offset = article.published.utcoffset()
+        assert offset is not None and offset.total_seconds() == 0
     assert article.image_url == want["image_url"]
     assert article.image_caption == want["image_caption"]
     if article.image_caption:

@@ -96,17 +96,20 @@ def test_sanitizing_is_idempotent(payload: str) -> None:
 def test_allowed_markup_survives() -> None:
     html = (
         "<h2>Kop</h2><h3>Sub</h3><h6>klein</h6><p>Een <em>zin</em> met <strong>nadruk</strong>, <b>vet</b>, "
-        "<i>schuin</i>, <code>code</code>, H<sub>2</sub>O, x<sup>2</sup> en <small>klein</small>.<br>Regel</p>"
+        "<i>schuin</i>, <code>code</code>, H<sub>2</sub>O, x<sup>2</sup> en <small>klein</small>."
+        "<br>Regel</p>"
         "<blockquote>Citaat <q>binnen</q></blockquote><ul><li>een</li></ul><ol><li>twee</li></ol>"
         "<pre>  ingesprongen</pre><hr><time datetime=\"2025-01-01\">1 januari</time>"
         "<figure><img src=\"https://cdn.example/a.jpg\" alt=\"foto\" width=\"640\" height=\"480\">"
         "<figcaption>Bijschrift</figcaption></figure>"
-        "<table><caption>T</caption><thead><tr><th>a</th></tr></thead><tbody><tr><td colspan=\"2\">b</td></tr>"
+        "<table><caption>T</caption><thead><tr><th>a</th></tr></thead>"
+        "<tbody><tr><td colspan=\"2\">b</td></tr>"
         "</tbody><tfoot><tr><td>c</td></tr></tfoot></table>"
     )
     cleaned = sanitize_html(html, BASE)
-    for fragment in ("<h2>Kop</h2>", "<h3>Sub</h3>", "<h6>klein</h6>", "<em>zin</em>", "<strong>nadruk</strong>",
-                     "<b>vet</b>", "<i>schuin</i>", "<code>code</code>", "<sub>2</sub>", "<sup>2</sup>",
+    for fragment in ("<h2>Kop</h2>", "<h3>Sub</h3>", "<h6>klein</h6>", "<em>zin</em>",
+                     "<strong>nadruk</strong>", "<b>vet</b>", "<i>schuin</i>", "<code>code</code>",
+                     "<sub>2</sub>", "<sup>2</sup>",
                      "<small>klein</small>", "<br>", "<blockquote>", "<q>binnen</q>", "<ul><li>een</li></ul>",
                      "<ol><li>twee</li></ol>", "<pre>  ingesprongen</pre>", "<hr>",
                      '<time datetime="2025-01-01">', "<figure>", "<figcaption>Bijschrift</figcaption>",
@@ -117,7 +120,8 @@ def test_allowed_markup_survives() -> None:
 
 def test_links_get_rel_and_absolute_urls() -> None:
     cleaned = sanitize_html('<p><a href="../other.html">rel</a> <a href="https://x.example/">abs</a> '
-                            '<a href="mailto:tips@news.example">mail</a> <img src="/img/a.png" alt=""></p>', BASE)
+                            '<a href="mailto:tips@news.example">mail</a> <img src="/img/a.png" alt=""></p>',
+                            BASE)
     assert '<a href="https://news.example/other.html" rel="nofollow noopener noreferrer">rel</a>' in cleaned
     assert '<a href="https://x.example/" rel="nofollow noopener noreferrer">abs</a>' in cleaned
     assert 'href="mailto:tips@news.example"' in cleaned
@@ -148,7 +152,8 @@ def test_large_input_is_bounded() -> None:
 
 
 def test_html_to_text_keeps_paragraph_breaks() -> None:
-    html = "<h2>Kop</h2><p>Eerste  alinea\nmet regel.</p><p>Tweede<br>regel</p><ul><li>een</li><li>twee</li></ul>"
+    html = ("<h2>Kop</h2><p>Eerste  alinea\nmet regel.</p><p>Tweede<br>regel</p>"
+            "<ul><li>een</li><li>twee</li></ul>")
     assert html_to_text(html) == "Kop\n\nEerste alinea met regel.\n\nTweede\nregel\n\n• een\n• twee"
 
 

@@ -51,7 +51,9 @@ class ExtractLimits:
 DEFAULT_LIMITS = ExtractLimits()
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
-_JS_HINT = re.compile(r"javascript|enable js|js (is )?(disabled|required)|inschakelen|aktivieren|activer", re.I)
+_JS_HINT = re.compile(
+    r"javascript|enable js|js (is )?(disabled|required)|inschakelen|aktivieren|activer", re.IGNORECASE
+)
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _APP_ROOTS = ("root", "app", "__next", "__nuxt", "svelte", "main-app")
 
@@ -128,7 +130,8 @@ def _drop_figures(tree: HtmlElement) -> None:
     for figure in list(tree.iter("figure", "picture")):
         if figure.getparent() is None:
             continue
-        if figure.tag == "picture" or figure.find(".//img") is not None or figure.find(".//video") is not None:
+        has_media = figure.find(".//img") is not None or figure.find(".//video") is not None
+        if figure.tag == "picture" or has_media:
             figure.drop_tree()
     for caption in list(tree.iter("figcaption")):
         if caption.getparent() is not None:
@@ -139,7 +142,9 @@ def _paragraph_text_length(tree: HtmlElement) -> int:
     return sum(len(p.text_content().strip()) for p in tree.iter("p"))
 
 
-def _select_body(tree: HtmlElement, url: str | None, limits: ExtractLimits, deadline: _Deadline) -> BodyCandidate | None:
+def _select_body(
+    tree: HtmlElement, url: str | None, limits: ExtractLimits, deadline: _Deadline
+) -> BodyCandidate | None:
     best = trafilatura_body(tree, url)
     if deadline.passed:
         return best
@@ -154,7 +159,8 @@ def _select_body(tree: HtmlElement, url: str | None, limits: ExtractLimits, dead
     return best
 
 
-_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "figcaption", "caption", "pre")
+_BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "figcaption", "caption",
+               "pre")
 
 
 def _norm(text: str) -> str:
@@ -174,9 +180,10 @@ def _clean_body(html: str, meta: PageMetadata) -> str:
         if len(text) > longest * 2:  # long blocks are neither title, caption nor chrome
             continue
         text = clean_text(text)
-        if _norm(text) in ((title, caption) if block.tag in ("h1", "h2") else (caption,)) and text:
-            block.drop_tree()
-        elif block.tag != "div" and len(block) <= 3 and is_chrome_text(text):
+        shown_elsewhere = bool(text) and _norm(text) in (
+            (title, caption) if block.tag in ("h1", "h2") else (caption,)
+        )
+        if shown_elsewhere or (block.tag != "div" and len(block) <= 3 and is_chrome_text(text)):
             block.drop_tree()
     for h1 in root.iter("h1"):
         h1.tag = "h2"  # the page's own <h1> is the title, shown by the reader

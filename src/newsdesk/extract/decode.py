@@ -55,7 +55,8 @@ def _utf8(data: bytes) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A page cut at our size cap may end inside a character; that alone is no reason to doubt.
-        if exc.start >= len(data) - 3 and exc.reason in {"unexpected end of data", "invalid continuation byte"}:
+        truncated = exc.reason in {"unexpected end of data", "invalid continuation byte"}
+        if truncated and exc.start >= len(data) - 3:
             try:
                 return data[: exc.start].decode("utf-8")
             except UnicodeDecodeError:

@@ -105,9 +105,9 @@ def jsonld_article(tree: HtmlElement) -> dict[str, Any]:
             continue
         for node in _walk_jsonld(data):
             kinds = _types(node)
-            if kinds & _ARTICLE_TYPES and not (kinds == {"webpage"} and best):
-                if not best or "webpage" in _types(best):
-                    best = node
+            # An article type beats a WebPage; the first article wins among articles.
+            if kinds & _ARTICLE_TYPES and (not best or ("webpage" in _types(best) and kinds != {"webpage"})):
+                best = node
     return best
 
 
@@ -164,10 +164,10 @@ def _img_src(img: HtmlElement) -> str | None:
     for attr in ("src", "data-src", "data-lazy-src", "data-original"):
         value = img.get(attr)
         if value and not value.strip().lower().startswith("data:"):
-            return value
+            return str(value)
     srcset = img.get("srcset") or img.get("data-srcset")
     if srcset:
-        return srcset.split(",")[0].strip().split(" ")[0] or None
+        return str(srcset).split(",")[0].strip().split(" ")[0] or None
     return None
 
 
@@ -218,7 +218,9 @@ def strip_site_name(title: str, site_name: str | None, host: str | None) -> str:
         lowered = part.lower().strip()
         squashed = lowered.replace(" ", "")
         return bool(lowered) and any(
-            lowered == n or squashed == n.replace(" ", "") or (len(n) > 3 and n in lowered and len(lowered) < 40)
+            lowered == n
+            or squashed == n.replace(" ", "")
+            or (len(n) > 3 and n in lowered and len(lowered) < 40)
             for n in names
         )
 
@@ -367,7 +369,7 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMetadata:
     base = canonical or url
     publisher = ld.get("publisher")
     publisher_names = _jsonld_names(publisher) if isinstance(publisher, dict) else []
-    site_name = _meta(tree, "og:site_name", "application-name") or (publisher_names[0] if publisher_names else None)
+    site_name = _meta(tree, "og:site_name", "application-name") or next(iter(publisher_names), None)
 
     root = find_article_root(tree)
     image = absolute_url(_meta(tree, "og:image", "og:image:url", "og:image:secure_url", "twitter:image",

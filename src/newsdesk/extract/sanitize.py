@@ -98,7 +98,7 @@ def sanitize_html(html: str, base_url: str | None = None) -> str:
         url_schemes=set(_LINK_SCHEMES),
         # A relative URL without a base cannot be resolved, and left alone it would point into
         # the reader itself, so it goes.
-        url_relative=("rewrite_with_base", base_url) if _base_ok(base_url) else "deny",
+        url_relative=("rewrite_with_base", base_url) if base_url and _base_ok(base_url) else "deny",
     )
     cleaned = _IMG_WITHOUT_SRC.sub("", cleaned)
     previous = None
