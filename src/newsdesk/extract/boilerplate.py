@@ -62,27 +62,38 @@ def _is_chrome_element(element: HtmlElement) -> bool:
     return any(phrase in squashed for phrase in _CHROME_PHRASES)
 
 
+def _holds_article(element: HtmlElement) -> bool:
+    # Not any <article>: lists of teasers are <article>s too.
+    paths = (".//main", './/*[@itemprop="articleBody"]', ".//h1")
+    return any(element.find(path) is not None for path in paths)
+
+
 def prune_chrome(tree: HtmlElement) -> None:
-    """Remove site chrome from `tree` in place. An element holding most of the page's text is kept
-    whatever its class says: a wrapper named "page-with-sidebar" is the page, not the sidebar."""
+    """Remove site chrome from `tree` in place.
+
+    Class names are a weak signal, so an element marked only by its class or role is kept when it
+    wraps the article (holds <main>, articleBody or the <h1>): a wrapper named
+    "page-with-sidebar" is the page, not the sidebar. Any element holding most of a sizeable page's
+    text is kept for the same reason."""
     body = tree.find("body")
     scope = body if body is not None else tree
-    total = max(len(scope.text_content()), 1)
-    doomed: list[HtmlElement] = []
-    for element in scope.iter(*_CHROME_TAGS):
-        doomed.append(element)
+    total = len(scope.text_content())
+    by_tag = list(scope.iter(*_CHROME_TAGS))
     for element in scope.iter("header"):
         # A page header is chrome; the header inside the article holds its headline and intro.
         if not any(a.tag in ("article", "main") for a in element.iterancestors()):
-            doomed.append(element)
-    for element in scope.iter():
-        if isinstance(element.tag, str) and element not in doomed and _is_chrome_element(element):
-            doomed.append(element)
-    for element in doomed:
+            by_tag.append(element)
+    tagged = {id(e) for e in by_tag}
+    by_mark = [e for e in scope.iter()
+               if isinstance(e.tag, str) and id(e) not in tagged and _is_chrome_element(e)]
+    for element, marked_only in [(e, False) for e in by_tag] + [(e, True) for e in by_mark]:
         if element.getparent() is None:
             continue
-        if element.tag not in ("script", "style") and len(element.text_content()) > 0.5 * total > 1500:
-            continue
+        if element.tag not in ("script", "style"):
+            if marked_only and _holds_article(element):
+                continue
+            if total > 1000 and len(element.text_content()) > 0.6 * total:
+                continue
         element.drop_tree()
     # The headers left are the article's own (headline, standfirst, intro). trafilatura's precision
     # mode drops every <header>, intro and all, so they become plain blocks.
