@@ -199,3 +199,10 @@ def test_deadline_passed_is_reported_plainly() -> None:
 
 def test_no_article_error_is_an_extraction_error() -> None:
     assert issubclass(NoArticleError, ExtractionError)
+
+
+def test_http_declared_charset_is_used_for_non_utf8_bytes() -> None:
+    text = "Zażółć gęślą jaźń — rada miasta przyjęła nowy plan komunikacji dla śródmieścia. " * 3
+    page = _article(f"<p>{text}</p>").encode("iso-8859-2", errors="replace")
+    result = extract_article(page, URL, charset="ISO-8859-2")
+    assert "Zażółć gęślą jaźń" in result.text

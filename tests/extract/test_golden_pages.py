@@ -15,9 +15,9 @@ PAGES = golden_pages()
 
 #: Macro-averaged word-4-gram F1 over the fixtures, set just under what the extractor reaches.
 #: Never lower this silently: a drop is a regression to fix or to explain in the commit message.
-F1_FLOOR = 0.97
+F1_FLOOR = 0.99
 #: No single page may fall this far, however good the average is.
-PAGE_F1_FLOOR = 0.90
+PAGE_F1_FLOOR = 0.97
 
 
 def _words(text: str) -> list[str]:

@@ -1,10 +1,12 @@
 """Page HTML to a clean article: the extraction step.
 
-    bytes/str --decode, bound--> lxml tree --metadata.read_metadata--> title, authors, date, image...
-                                      \\--boilerplate.prune_chrome--> body.trafilatura_body
-                                                                     (body.readability_body if too little)
-                                      --> _clean_body (caption, title, chrome blocks out)
-                                      --> sanitize_html / html_to_text --> language
+    bytes/str   decode.decode_html, cut to size          (decode.py)
+    lxml tree   cut to a bounded number of elements
+      metadata  title, authors, date, image, caption...  (metadata.py)   - read first, from the whole page
+      chrome    navigation, banners, newsletter boxes... (boilerplate.py) - pruned from the tree
+      body      trafilatura, readability if too little   (body.py)
+      cleaning  title/caption/chrome blocks out, then sanitize_html and html_to_text (sanitize.py)
+      language  detect_language on the text             (language.py)
 
 Each stage lives in its own module so that it can be improved, or learn per site, on its own.
 """
@@ -67,9 +69,9 @@ class _Deadline:
         return time.monotonic() > self.ends
 
 
-def _to_text(page: str | bytes, limits: ExtractLimits) -> str:
+def _to_text(page: str | bytes, limits: ExtractLimits, charset: str | None) -> str:
     if isinstance(page, bytes):
-        return decode_html(page[: limits.max_page_bytes])
+        return decode_html(page[: limits.max_page_bytes], charset)
     return page[: limits.max_page_bytes]
 
 
@@ -222,11 +224,16 @@ def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None
         parent.remove(cut)
 
 
-def extract_article(html: str | bytes, url: str | None = None, *,
+def extract_article(html: str | bytes, url: str | None = None, *, charset: str | None = None,
                     limits: ExtractLimits = DEFAULT_LIMITS) -> ExtractedArticle:
-    """The clean article in a page. Raises NoArticleError with a plain reason when there is none."""
+    """The clean article in a page. Raises NoArticleError with a plain reason when there is none.
+
+    `url` is the page's address (links and images are made absolute against its canonical URL, or
+    this); `charset` is the one the HTTP response declared, used for bytes that are not UTF-8.
+    Nothing is fetched: not the page, not its images."""
     deadline = _Deadline(limits.deadline_seconds)
-    tree = _parse(_to_text(html, limits))
+    page = _to_text(html, limits, charset)
+    tree = _parse(page)
     _truncate_tree(tree, limits.max_elements, limits.max_text_chars)
     meta = read_metadata(tree, url)
     base = meta.canonical_url or url
@@ -242,7 +249,6 @@ def extract_article(html: str | bytes, url: str | None = None, *,
     text = html_to_text(body_html)
     if len(text) < limits.min_text_chars:
         # The tree is pruned by now; the diagnosis wants the page as it came (failures only).
-        page = _to_text(html, limits)
         original = _parse(page)
         _truncate_tree(original, limits.max_elements, limits.max_text_chars)
         raise NoArticleError(_why_no_article(original, page))
