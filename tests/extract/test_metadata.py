@@ -167,3 +167,19 @@ def test_any_markup_gives_an_article_or_no_article_error(pieces: list[str]) -> N
         except NoArticleError:
             continue
         assert result.text and "javascript:" not in result.html
+
+
+def test_page_wrapped_in_one_form_keeps_its_article() -> None:
+    page = (f"<html><body><form id='aspnetForm' action='/default.aspx'><div class='wrapper has-sidebar'>"
+            f"<h1>Kop</h1><p>{TEXT}</p><p>{TEXT}</p></div><input type='hidden' name='__VIEWSTATE'>"
+            "</form></body></html>")
+    assert "parkeertarieven" in extract_article(page, "https://krant.example/a").text
+
+
+def test_public_surface() -> None:
+    import newsdesk.extract as extract
+
+    for name in extract.__all__:
+        assert getattr(extract, name) is not None
+    assert {"extract_article", "extract_articles", "sanitize_html", "html_to_text", "detect_language",
+            "absolute_url", "normalize_url"} <= set(extract.__all__)

@@ -90,7 +90,8 @@ def prune_chrome(tree: HtmlElement) -> None:
         if element.getparent() is None:
             continue
         if element.tag not in ("script", "style"):
-            if marked_only and _holds_article(element):
+            # ASP.NET-style pages wrap the whole page in one <form>.
+            if (marked_only or element.tag == "form") and _holds_article(element):
                 continue
             if total > 1000 and len(element.text_content()) > 0.6 * total:
                 continue
