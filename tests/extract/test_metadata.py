@@ -183,3 +183,19 @@ def test_public_surface() -> None:
         assert getattr(extract, name) is not None
     assert {"extract_article", "extract_articles", "sanitize_html", "html_to_text", "detect_language",
             "absolute_url", "normalize_url"} <= set(extract.__all__)
+
+
+@pytest.mark.parametrize(("head", "expected"), [
+    ("", {"https://krant.example/regio/foto.html", "https://krant.example/regio/stuk.html#noot1",
+          "https://krant.example/abs"}),
+    # As in a browser, a <base> moves every relative link, same-page fragments included.
+    ('<base href="https://cdn.krant.example/archief/">',
+     {"https://cdn.krant.example/archief/foto.html", "https://cdn.krant.example/archief/#noot1",
+      "https://cdn.krant.example/abs"}),
+])
+def test_relative_links_resolve_against_the_page(head: str, expected: set[str]) -> None:
+    page = (f"<html><head>{head}</head><body><article><h1>Kop</h1><p>{TEXT} <a href='foto.html'>foto</a> "
+            f"<a href='#noot1'>1</a> <a href='/abs'>abs</a></p><p>{TEXT}</p></article></body></html>")
+    result = extract_article(page, "https://krant.example/regio/stuk.html")
+    hrefs = set(lxml.html.fragment_fromstring(result.html, create_parent="div").xpath("//a/@href"))
+    assert hrefs == expected

@@ -30,6 +30,7 @@ from .decode import decode_html
 from .language import detect_language
 from .metadata import PageMetadata, clean_text, read_metadata
 from .sanitize import html_to_text, parse_fragment, sanitize_html
+from .urls import absolute_url
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
 
@@ -73,6 +74,12 @@ def _to_text(page: str | bytes, limits: ExtractLimits, charset: str | None) -> s
     if isinstance(page, bytes):
         return decode_html(page[: limits.max_page_bytes], charset)
     return page[: limits.max_page_bytes]
+
+
+def _base_url(tree: HtmlElement, url: str | None) -> str | None:
+    """What relative links in the page are relative to: its <base href>, else its own address."""
+    base = tree.find(".//base[@href]")
+    return absolute_url(base.get("href"), url) if base is not None else url
 
 
 def _parse(text: str) -> HtmlElement:
@@ -236,7 +243,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     tree = _parse(page)
     _truncate_tree(tree, limits.max_elements, limits.max_text_chars)
     meta = read_metadata(tree, url)
-    base = meta.canonical_url or url
+    base = _base_url(tree, url) or meta.canonical_url
 
     # Metadata is read; from here on the tree is cut down to the article.
     prune_chrome(tree)

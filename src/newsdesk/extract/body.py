@@ -44,7 +44,7 @@ def _text_length(html: str) -> int:
     return len(_WS.sub(" ", parse_fragment(html).text_content()).strip())
 
 
-def _trafilatura_options(url: str | None) -> Extractor:
+def _trafilatura_options() -> Extractor:
     return Extractor(
         output_format="html",
         precision=True,
@@ -57,7 +57,9 @@ def _trafilatura_options(url: str | None) -> Extractor:
         # Its internal fallbacks (readability, jusText) run on every page; ours runs only when needed.
         fast=True,
         dedup=False,
-        url=url,
+        # No URL on purpose: trafilatura resolves links against the site root, which breaks
+        # "photo.html" and "#note1"; the sanitizer resolves them against the page instead.
+        url=None,
     )
 
 
@@ -68,7 +70,7 @@ def trafilatura_body(tree: HtmlElement, url: str | None) -> BodyCandidate | None
     deduplication, which we do not use and which costs more than the extraction on long pages."""
     document = trafilatura.bare_extraction(
         copy.deepcopy(tree),  # trafilatura prunes the tree it is given
-        options=_trafilatura_options(url),
+        options=_trafilatura_options(),
         as_dict=False,
     )
     body = getattr(document, "body", None)
