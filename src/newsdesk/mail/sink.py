@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import message_from_bytes
@@ -38,16 +39,30 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if self.sink.refuse_rcpt is not None:
+            reply = self.sink.refuse_rcpt(address)
+            if reply:
+                return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         data = envelope.original_content or envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")
-        self.sink._store(ReceivedMail(
+        mail = ReceivedMail(
             mail_from=str(envelope.mail_from),
             recipients=tuple(str(r) for r in envelope.rcpt_tos),
             data=bytes(data),
             received_at=datetime.now(UTC),
-        ))
+        )
+        if self.sink.refuse_data is not None:
+            reply = self.sink.refuse_data(mail)
+            if reply:
+                return reply
+        self.sink._store(mail)
         return "250 OK kept"
 
 
@@ -63,7 +78,11 @@ class SmtpSink:
     """Start with start(), read messages(), stop with stop(); or use as a context manager."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, keep: int = 100,
-                 max_size: int = 10_000_000, handler: Any = None) -> None:
+                 max_size: int = 10_000_000,
+                 refuse_rcpt: Callable[[str], str | None] | None = None,
+                 refuse_data: Callable[[ReceivedMail], str | None] | None = None) -> None:
+        """`refuse_rcpt` and `refuse_data` may return an SMTP reply ("451 4.3.0 later") to refuse a
+        recipient or a message instead of keeping it: how tests play a difficult server."""
         if keep < 1:
             raise ValueError("keep must be at least 1")
         self.host = host
@@ -72,7 +91,9 @@ class SmtpSink:
         self._lock = threading.Lock()
         self._received = 0
         self._max_size = max_size
-        self._handler = handler if handler is not None else _Handler(self)
+        self.refuse_rcpt = refuse_rcpt
+        self.refuse_data = refuse_data
+        self._handler = _Handler(self)
         self._controller: _Controller | None = None
 
     @property
