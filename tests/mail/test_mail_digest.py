@@ -162,7 +162,8 @@ def test_weekly_period():
     # Monday 07:59: last week's
     p = digest_period("weekly", 8, 0, "Europe/Amsterdam", None, local(2026, 1, 19, 7, 59))
     assert p is not None and p.key == "2026-W03"
-    assert digest_period("weekly", 8, 0, "Europe/Amsterdam", local(2026, 1, 19, 8), local(2026, 1, 25, 23)) is None
+    sent = local(2026, 1, 19, 8)
+    assert digest_period("weekly", 8, 0, "Europe/Amsterdam", sent, local(2026, 1, 25, 23)) is None
 
 
 def test_weekly_across_dst_is_167_hours():

@@ -22,7 +22,8 @@ def test_round_trip_for_every_purpose():
         token = make_token(SECRET, purpose, 42, "jan@example.org", version=3)
         assert all(c.isalnum() or c in "-_." for c in token)  # URL-path safe
         data = read_token(SECRET, purpose, token)
-        assert (data.purpose, data.subscription_id, data.address, data.version) == (purpose, 42, "jan@example.org", 3)
+        assert (data.purpose, data.subscription_id, data.version) == (purpose, 42, 3)
+        assert data.address == "jan@example.org"
         assert abs((datetime.now(UTC) - data.issued_at).total_seconds()) < 5
 
 
@@ -90,7 +91,8 @@ def test_replayed_confirm_after_unsubscribe_does_nothing():
 
 
 def test_unsubscribe_links_in_old_mails_keep_working_after_a_resubscribe():
-    data = read_token(SECRET, "unsubscribe", make_token(SECRET, "unsubscribe", 42, "jan@example.org", version=0))
+    token = make_token(SECRET, "unsubscribe", 42, "jan@example.org", version=0)
+    data = read_token(SECRET, "unsubscribe", token)
     check_current(data, sub(version=2, status=SubscriptionStatus.ACTIVE))
 
 

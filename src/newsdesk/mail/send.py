@@ -175,6 +175,9 @@ class Mailer:
                     conn.starttls(context=ssl.create_default_context())
                     conn.ehlo()
                 if s.username:
+                    if not conn.has_extn("auth"):
+                        raise MailConnectionError(f"{s.host}:{s.port} offers no login (AUTH) on this "
+                                                  f"connection; check smtp_security")
                     conn.login(s.username, s.password)
             except BaseException:
                 conn.close()
@@ -197,7 +200,8 @@ class Mailer:
 
     def _connection_error(self, exc: BaseException, during: str) -> MailError:
         s = self.settings
-        if isinstance(exc, TimeoutError):
+        # smtplib reports a read that timed out as "SMTPServerDisconnected: ... timed out"
+        if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
             return MailTimeoutError(f"the mail server {s.host}:{s.port} did not answer within "
                                     f"{s.timeout:g} s while {during}")
         if isinstance(exc, ssl.SSLError):

@@ -69,9 +69,10 @@ class _Handler:
 class _Controller(Controller):
     def _trigger_server(self) -> None:
         # port 0: learn the port the system chose before the controller connects to check readiness
-        if self.port == 0 and self.server is not None:
-            self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        server: Any = self.server
+        if self.port == 0 and server is not None:
+            self.port = server.sockets[0].getsockname()[1]
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpSink:
