@@ -270,3 +270,30 @@ def test_sink_is_bounded_and_thread_safe():
         assert sink.received_count == 30 and len(sink.messages()) == 5
     finally:
         sink.stop()
+
+
+def test_send_concurrently_delivers_everything_once_over_several_connections(sink, newsletter):
+    from newsdesk.mail.send import send_concurrently
+
+    arts = [article(i, i, "NOS", i) for i in range(10)]
+    prepared = prepare_digest(newsletter, select_digest_entries(arts, utc(2026, 1, 20), utc(2026, 1, 21)),
+                              from_address="nieuws@news.example")
+    sink.refuse_rcpt = lambda a: "550 5.1.1 unknown" if a == "u7@example.org" else None
+    mails = (prepared.mail_for(f"u{i}@example.org", links_for(i, f"u{i}@example.org")) for i in range(40))
+    results = list(send_concurrently(settings_for(sink.port), mails, connections=3))
+    assert sorted(r.recipient for r in results) == sorted(f"u{i}@example.org" for i in range(40))
+    assert [r.recipient for r in results if not r.ok] == ["u7@example.org"]
+    assert sink.received_count == 39
+
+
+def test_send_concurrently_passes_on_a_failing_source(sink):
+    from newsdesk.mail.send import send_concurrently
+
+    def broken():
+        from newsdesk.mail.render import OutgoingMail
+
+        yield OutgoingMail("a@example.org", b"Subject: x\r\n\r\nbody\r\n")
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError, match="database went away"):
+        list(send_concurrently(settings_for(sink.port), broken(), connections=2))

@@ -15,9 +15,12 @@ after the message's final dot but before the server's reply, the retry sends it 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,7 +37,7 @@ from ..errors import (
 )
 from .render import OutgoingMail, header_address
 
-__all__ = ["Mailer", "OutgoingMail", "SendResult", "SmtpSettings"]
+__all__ = ["Mailer", "OutgoingMail", "SendResult", "SmtpSettings", "send_concurrently"]
 
 log = logging.getLogger("newsdesk.mail")
 
@@ -313,3 +316,67 @@ class Mailer:
             raise result.error
         return result
 
+
+
+def send_concurrently(settings: SmtpSettings, messages: Iterable[EmailMessage | OutgoingMail], *,
+                      connections: int = 4) -> Iterator[SendResult]:
+    """Like Mailer.send_many, over `connections` SMTP connections at once (one thread each).
+
+    SMTP is a conversation of round trips (MAIL, RCPT, DATA, the message, the reply), so one
+    connection mostly waits; a few in parallel keep the server busy. Mails are still pulled from
+    `messages` one at a time, as each connection is ready for the next, so memory stays flat; results
+    come in completion order. An exception raised by `messages` itself is raised here.
+    """
+    if connections < 1:
+        raise ValueError("connections must be at least 1")
+    if connections == 1:
+        with Mailer(settings) as mailer:
+            yield from mailer.send_many(messages)
+        return
+    source = iter(messages)
+    source_lock = threading.Lock()
+    results: queue.Queue[SendResult | BaseException | None] = queue.Queue(maxsize=connections * 4)
+    stop = threading.Event()
+
+    def pull() -> Iterator[EmailMessage | OutgoingMail]:
+        while not stop.is_set():
+            with source_lock:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    return
+            yield item
+
+    def worker() -> None:
+        try:
+            with Mailer(settings) as mailer:
+                for result in mailer.send_many(pull()):
+                    results.put(result)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            stop.set()
+            results.put(exc)
+        finally:
+            results.put(None)
+
+    threads = [threading.Thread(target=worker, name=f"newsdesk-mail-{i}", daemon=True)
+               for i in range(connections)]
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    try:
+        while running:
+            item = results.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        stop.set()
+        # drain so no worker blocks on a full queue, then wait for them
+        while any(t.is_alive() for t in threads):
+            with contextlib.suppress(queue.Empty):
+                results.get(timeout=0.1)
+        for thread in threads:
+            thread.join()
