@@ -197,7 +197,8 @@ def main() -> None:
               f"{growth:+.1f} MB between {args.small:,} and {args.subscribers:,} subscribers: {verdict}."]
     load = os.getloadavg()[0]
     lines += ["", f"Load average when measured: {load:.1f} on 2 cores (other work shared the machine). With "
-              f"{1000 * large['cpu_s'] / large['subscribers']:.2f} ms of sender CPU per digest, the sender alone "
+              f"{1000 * large['cpu_s'] / large['subscribers']:.2f} ms of sender CPU per digest, the sender "
+              "alone "
               f"could do about {large['subscribers'] / large['cpu_s']:.0f} digests/s on one core; the "
               "pure-Python aiosmtpd server, which parses every line of every mail, is the slower side."]
     section = "\n".join(lines)

@@ -194,3 +194,17 @@ def test_safe_url():
     for bad in ("javascript:x", "ftp://a.example/", "https://a.example/ x", "//a.example", "",
                 None, "https://a.example/\u202e", "https://" + "a" * 3000):
         assert safe_url(bad) is None
+
+
+def test_digest_links_and_bidi_in_the_subject(newsletter):
+    from newsdesk.mail.render import digest_links
+    from newsdesk.mail.tokens import read_token
+    from newsdesk.models import Subscription, SubscriptionStatus
+
+    sub = Subscription(3, 7, "jan@example.org", SubscriptionStatus.ACTIVE, NOW, token_version=2)
+    links = digest_links("https://news.example", "k", sub)
+    assert read_token("k", "unsubscribe", links.unsubscribe_url.rsplit("/", 1)[1]).subscription_id == 3
+    assert links.manage_url.startswith("https://news.example/newsletters/manage/")
+    nl = Newsletter(1, "Nieuws\u202egnp.exe\u200b", "", TopicKind.SEARCH, "x", language="en", timezone="UTC")
+    msg = render_digest(nl, [], "jan@example.org", links, from_address="n@news.example", period=PERIOD)
+    assert msg["Subject"].startswith("Nieuwsgnp.exe —")

@@ -110,3 +110,12 @@ def test_bad_purpose_or_empty_key_is_a_programming_error():
         make_token(SECRET, "delete-everything", 1, "a@b.nl")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         make_token("", "confirm", 1, "a@b.nl")
+
+
+def test_make_link_builds_a_url_the_token_reads_back_from():
+    from newsdesk.mail.tokens import make_link
+
+    url = make_link("https://news.example/", SECRET, "confirm", sub(version=4))
+    assert url.startswith("https://news.example/newsletters/confirm/")
+    data = read_token(SECRET, "confirm", url.rsplit("/", 1)[1])
+    check_current(data, sub(version=4))

@@ -37,13 +37,15 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from ..errors import MailHeaderError
-from ..models import DigestEntry, DigestPeriod, Newsletter
+from ..models import DigestEntry, DigestPeriod, Newsletter, Subscription
 from .addresses import normalize_address
+from .tokens import make_link
 
 __all__ = [
     "DigestLinks",
     "OutgoingMail",
     "PreparedDigest",
+    "digest_links",
     "header_address",
     "header_text",
     "prepare_digest",
@@ -130,8 +132,9 @@ def one_line(value: str | None, limit: int) -> str:
 
 
 def header_text(value: str, limit: int = 200) -> str:
-    """A header value that cannot start another header: CR, LF and every control character are removed."""
-    return one_line(value, limit)
+    """A header value that cannot start another header: CR, LF and control characters become spaces,
+    and bidi overrides and zero-width characters (which can disguise a subject) are dropped."""
+    return one_line("".join(c for c in value if unicodedata.category(c) != "Cf"), limit)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -151,7 +154,7 @@ def safe_url(url: str | None) -> str | None:
 
 def _header_url(url: str) -> str:
     checked = safe_url(url)
-    if checked is None or any(c in checked for c in "<>,\"'"):
+    if checked is None or len(checked) > 900 or any(c in checked for c in "<>,\"'"):
         raise MailHeaderError(f"not a URL that can go in a mail header: {url[:100]!r}")
     return checked
 
@@ -182,6 +185,14 @@ class DigestLinks:
     manage_url: str
     #: optional mailto: alternative in List-Unsubscribe
     unsubscribe_mailto: str | None = None
+
+
+def digest_links(public_url: str, secret: str | bytes, subscription: Subscription) -> DigestLinks:
+    """A subscriber's footer links: signed unsubscribe and manage URLs under the reader's public URL."""
+    return DigestLinks(
+        unsubscribe_url=make_link(public_url, secret, "unsubscribe", subscription),
+        manage_url=make_link(public_url, secret, "manage", subscription),
+    )
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,9 @@ __all__ = [
     "PURPOSES",
     "Purpose",
     "TokenData",
+    "LINK_PATHS",
     "check_current",
+    "make_link",
     "make_token",
     "read_token",
 ]
@@ -47,6 +49,14 @@ MAX_AGE: dict[str, int] = {
 
 #: a token is a short URL path segment; anything longer is refused before it is decoded
 MAX_TOKEN_LENGTH = 1024
+
+
+#: where the web app answers each purpose; mails link to PUBLIC_URL + path + token
+LINK_PATHS: dict[str, str] = {
+    "confirm": "/newsletters/confirm/",
+    "unsubscribe": "/newsletters/unsubscribe/",
+    "manage": "/newsletters/manage/",
+}
 
 
 @dataclass(frozen=True)
@@ -108,3 +118,9 @@ def check_current(data: TokenData, subscription: Subscription) -> None:
     if data.purpose == "confirm" and data.version != subscription.token_version:
         raise InvalidTokenError("this link is no longer valid")
 
+
+
+def make_link(public_url: str, secret: str | bytes, purpose: Purpose, subscription: Subscription) -> str:
+    """The absolute URL a mail links to for this purpose, e.g. https://news.example/newsletters/confirm/TOKEN."""
+    token = make_token(secret, purpose, subscription.id, subscription.address, subscription.token_version)
+    return public_url.rstrip("/") + LINK_PATHS[purpose] + token
