@@ -36,7 +36,8 @@ def test_wrong_purpose_is_refused():
 
 
 @pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature changed
+    lambda t: t.rsplit(".", 1)[0] + "." + "A" * 27,  # another signature
+    lambda t: t[:5] + ("A" if t[5] != "A" else "B") + t[6:],  # payload changed
     lambda t: "x" + t,
     lambda t: t.replace(".", "", 1),
     lambda t: "",
