@@ -206,5 +206,6 @@ def test_digest_links_and_bidi_in_the_subject(newsletter):
     assert read_token("k", "unsubscribe", links.unsubscribe_url.rsplit("/", 1)[1]).subscription_id == 3
     assert links.manage_url.startswith("https://news.example/newsletters/manage/")
     nl = Newsletter(1, "Nieuws\u202egnp.exe\u200b", "", TopicKind.SEARCH, "x", language="en", timezone="UTC")
-    msg = render_digest(nl, [], "jan@example.org", links, from_address="n@news.example", period=PERIOD)
+    msg = render_digest(nl, [], sub, links, from_address="n@news.example", period=PERIOD)
     assert msg["Subject"].startswith("Nieuwsgnp.exe —")
+    assert msg["To"] == "jan@example.org"

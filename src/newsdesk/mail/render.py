@@ -403,15 +403,17 @@ def prepare_digest(newsletter: Newsletter, entries: Sequence[DigestEntry], *, fr
     )
 
 
-def render_digest(newsletter: Newsletter, entries: Sequence[DigestEntry], subscriber: str, links: DigestLinks,
-                  *, from_address: str, period: DigestPeriod | None = None,
+def render_digest(newsletter: Newsletter, entries: Sequence[DigestEntry], subscriber: Subscription | str,
+                  links: DigestLinks, *, from_address: str, period: DigestPeriod | None = None,
                   now: datetime | None = None) -> EmailMessage:
     """One subscriber's digest: multipart/alternative (text and HTML) with List-Unsubscribe headers.
 
-    `subscriber` is the address (normalized again here; an address that fails is refused).
+    `subscriber` is a Subscription or an address; the address is normalized again here and refused
+    if it fails. For many subscribers, call prepare_digest once and PreparedDigest.mail_for each.
     """
+    address = subscriber.address if isinstance(subscriber, Subscription) else subscriber
     prepared = prepare_digest(newsletter, entries, from_address=from_address, period=period, now=now)
-    return prepared.for_subscriber(subscriber, links, now=now)
+    return prepared.for_subscriber(address, links, now=now)
 
 
 def render_confirmation(newsletter: Newsletter, address: str, confirm_url: str, *, from_address: str,
