@@ -559,7 +559,8 @@ def _fast_atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
         elif tag == _ATOM + "link":
             rel = (el.get("rel") or "alternate").strip()
             if _atom_alternate(el) and el.get("href") is not None:
-                link = urljoin(_base(el, url), el.get("href", "").strip())  # the last one wins, as in feedparser
+                # the last one wins, as in feedparser
+                link = urljoin(_base(el, url), el.get("href", "").strip())
             elif rel == "enclosure" and media.enclosure is None and _is_image(el.get("type")):
                 media.enclosure = _absolute_http_url(_base(el, url), el.get("href"))
         elif tag == _ATOM + "id":
@@ -869,7 +870,9 @@ def parse_sitemap(content: bytes, url: str) -> ParsedFeed:
         keep = set(order[:MAX_ENTRIES])
         kept = [e for i, e in enumerate(kept) if i in keep]
         warnings.append(f"the sitemap lists {total} URLs; only the newest {MAX_ENTRIES} were read")
-    return ParsedFeed(title="", site_url=None, entries=tuple(kept), format=fmt, warning="; ".join(warnings) or None)
+    return ParsedFeed(
+        title="", site_url=None, entries=tuple(kept), format=fmt, warning="; ".join(warnings) or None
+    )
 
 
 def _local(el: etree._Element) -> str:
@@ -928,7 +931,10 @@ _SKIP_EXTENSIONS = (
     ".jpg", ".jpeg", ".png", ".gif", ".webp", ".svg", ".pdf", ".zip", ".mp3", ".mp4", ".css", ".js",
     ".xml", ".json", ".rss", ".ico",
 )
-_DATE_IN_PATH_RE = re.compile(r"(?:^|/)(?:19|20)\d{2}[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)|(?:19|20)\d{2}(?:0[1-9]|1[0-2])[0-3]\d")
+_DATE_IN_PATH_RE = re.compile(
+    r"(?:^|/)(?:19|20)\d{2}[/-](?:0?[1-9]|1[0-2])(?:[/-]|$)"  # /2024/05/ or /2024-05-01
+    r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])[0-3]\d"  # 20240501
+)
 _NUMERIC_ID_RE = re.compile(r"(?:^|[/_-])\d{5,}(?:[/._-]|$)")
 
 
@@ -978,7 +984,8 @@ def parse_homepage_links(html_bytes: bytes, url: str) -> ParsedFeed:
         if not _same_site((parts.hostname or "").lower(), host) or not _looks_like_article_path(parts.path):
             continue
         target = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
-        text = _clean_text(anchor.text_content(), MAX_TITLE_CHARS) or _clean_text(anchor.get("title"), MAX_TITLE_CHARS)
+        text = _clean_text(anchor.text_content(), MAX_TITLE_CHARS)
+        text = text or _clean_text(anchor.get("title"), MAX_TITLE_CHARS)
         if target not in titles:
             if len(titles) >= MAX_ENTRIES:
                 continue
