@@ -104,6 +104,8 @@ def test_fast_path_agrees_on_generated_variety() -> None:
             + (f"<author>a{i}@example.com (Author {i})</author>" if i % 6 == 0 else "")
             + (f"<dc:creator>Creator {i}</dc:creator>" if i % 7 == 0 else "")
             + (f"<media:content url='https://i.example.com/{i}.jpg' medium='image'/>" if i % 8 == 0 else "")
+            + ('<post-id xmlns="com-wordpress:feed-additions:1">42</post-id>' if i % 5 == 0 else "")
+            + ("<x:rating xmlns:x='urn:example:x'>5</x:rating>" if i % 9 == 0 else "")
             + "</item>"
         )
     doc = (
@@ -119,6 +121,37 @@ def test_fast_path_agrees_on_generated_variety() -> None:
     for a, b in zip(fast.entries, slow.entries, strict=True):
         assert a == b
     assert sum(e.published_at is not None for e in fast.entries) >= 40
+
+
+def test_fast_path_skips_only_unknown_elements_feedparser_ignores() -> None:
+    def item(extra: str) -> bytes:
+        return _rss([f"<item><title>T</title><link>https://example.com/a</link>{extra}</item>"]).replace(
+            b"<rss ", b"<rss xmlns:itunes='http://www.itunes.com/dtds/podcast-1.0.dtd' "
+            b"xmlns:media='http://search.yahoo.com/mrss/' "
+        )
+
+    assert feeds._parse_fast(item("<ext:x xmlns:ext='urn:e'>1</ext:x>"), FEED_URL, None, []) is not None
+    # feedparser reads these into summary, title or author: the fast path hands them over
+    for extra in (
+        "<itunes:summary>S</itunes:summary>",
+        "<media:title>M</media:title>",
+        "<title xmlns='urn:other'>shadow</title>",
+        "<ext:x xmlns:ext='urn:e'><title>nested</title></ext:x>",
+    ):
+        assert feeds._parse_fast(item(extra), FEED_URL, None, []) is None, extra
+        assert parse_feed(item(extra), FEED_URL).entries
+
+
+def test_feedparser_path_survives_fields_named_like_its_keys() -> None:
+    # Unknown RSS elements land in feedparser's entry dict under their own name.
+    extra = (
+        "<authors>x</authors><published_parsed>y</published_parsed><media_content>z</media_content>"
+        "<links>w</links><content>v</content>"
+    )
+    doc = _rss([f"<item><title>T</title><link>https://example.com/a</link>{extra}</item>"])
+    parsed = parse_feed(doc, FEED_URL)
+    assert parsed.entries[0].url == "https://example.com/a"
+    assert parsed.entries[0].published_at is None
 
 
 def test_fast_path_is_much_faster_than_feedparser() -> None:

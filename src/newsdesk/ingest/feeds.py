@@ -27,7 +27,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
 import lxml.html
+from feedparser.api import StrictFeedParser
 from feedparser.datetimes import _parse_date as _feedparser_date
+from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 from ..errors import MalformedFeedError, NotAFeedError
@@ -230,8 +232,8 @@ def _parse_date(raw: str | None) -> datetime | None:
     return _struct_to_datetime(_feedparser_date(raw))
 
 
-def _struct_to_datetime(value: time.struct_time | None) -> datetime | None:
-    if value is None:
+def _struct_to_datetime(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
         return None
     try:
         return datetime(*value[:6], tzinfo=UTC)
@@ -357,6 +359,37 @@ _ATOM_IGNORED = {
     "{http://purl.org/syndication/thread/1.0}total",
     "{http://purl.org/syndication/thread/1.0}in-reply-to",
 } | _RSS_IGNORED
+
+
+# Namespaces feedparser knows; elements in any other namespace it stores under their own name.
+_FP_NAMESPACES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
+_FP_PREFIXES = set(_FP_NAMESPACES.values())
+# The entry keys _fp_entry reads; an unknown element stored under one of these names would change them.
+_FP_KEYS = {
+    "title", "title_detail", "link", "links", "id", "guidislink", "summary", "summary_detail", "content",
+    "author", "author_detail", "authors", "published", "published_parsed", "updated", "updated_parsed",
+    "media_content", "media_thumbnail", "enclosures", "href", "url",
+}
+
+
+def _ignorable_unknown(el: etree._Element) -> bool:
+    """An element of a namespace feedparser does not know, which it would file away unused.
+
+    WordPress's <post-id xmlns="com-wordpress:feed-additions:1"> and the like: feedparser keeps them
+    under their own name, so they change none of our fields and the fast path may skip them.
+    """
+    if len(el) or not isinstance(el.tag, str):
+        return False
+    qname = etree.QName(el)
+    if (qname.namespace or "").lower() in _FP_NAMESPACES or "userland.com/rss" in (qname.namespace or ""):
+        return False
+    prefix = (el.prefix or "").lower()
+    if prefix and prefix in _FP_PREFIXES:
+        return False
+    name = f"{prefix}_{qname.localname.lower()}" if prefix else qname.localname.lower()
+    if hasattr(StrictFeedParser, "_start_" + name) or hasattr(StrictFeedParser, "_end_" + name):
+        return False
+    return name not in _FP_KEYS
 
 
 class _Unsure(Exception):
@@ -498,7 +531,7 @@ def _fast_rss_item(item: etree._Element, url: str) -> FeedEntry | None:
                 media.enclosure = _absolute_http_url(base, el.get("url"))
         elif tag.startswith(_MEDIA) and tag not in _RSS_IGNORED:
             media.add_media(el, url)
-        elif tag not in _RSS_IGNORED:
+        elif tag not in _RSS_IGNORED and not _ignorable_unknown(el):
             raise _Unsure
     if link is None and guid and guid_is_link:
         link = guid
@@ -583,7 +616,7 @@ def _fast_atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
             authors.append(name)
         elif tag.startswith(_MEDIA) and tag not in _RSS_IGNORED:
             media.add_media(el, url)
-        elif tag not in _ATOM_IGNORED:
+        elif tag not in _ATOM_IGNORED and not _ignorable_unknown(el):
             raise _Unsure
     if title is not None and title[1] == "text":
         title = (html.escape(title[0]), "html")
@@ -635,7 +668,7 @@ def _fast_rdf_item(item: etree._Element, url: str, ns: str) -> FeedEntry | None:
             authors.append(_text(el).strip() or None)
         elif tag.startswith(_MEDIA) and tag not in _RSS_IGNORED:
             media.add_media(el, url)
-        elif tag not in _RSS_IGNORED:
+        elif tag not in _RSS_IGNORED and not _ignorable_unknown(el):
             raise _Unsure
     return _make_entry(
         url=_absolute_http_url(base, link),
@@ -660,8 +693,10 @@ def _fp_format(version: str) -> str:
     return _FP_FORMATS.get(re.sub(r"\d+[a-z]?$", "", version), "rss")
 
 
-def _fp_detail(detail: Mapping[str, Any] | None, fmt: str = "atom") -> tuple[str, str] | None:
-    if not detail or detail.get("value") is None:
+def _fp_detail(detail: object, fmt: str = "atom") -> tuple[str, str] | None:
+    # Every value from feedparser is checked for its type: an odd element can put a string where a
+    # dict is expected (an <authors> element becomes entry["authors"] = "...").
+    if not isinstance(detail, Mapping) or not isinstance(detail.get("value"), str):
         return None
     ctype = (detail.get("type") or "text/html").lower()
     return str(detail["value"]), "text" if ctype in _TEXT_TYPES and fmt == "atom" else "html"
@@ -691,8 +726,8 @@ def _parse_with_feedparser(
         raise NotAFeedError("this is not a feed (no RSS, Atom or JSON Feed found)")
     feed = result.get("feed") or {}
     fmt = _fp_format(version)
-    entries = [_fp_entry(e, url, fmt) for e in raw_entries[:MAX_ENTRIES]]
-    site_url = _absolute_http_url(url, feed.get("link"))
+    entries = [_fp_entry(e, url, fmt) for e in _fp_list(raw_entries)[:MAX_ENTRIES]]
+    site_url = _absolute_http_url(url, _str(feed.get("link")))
     title_detail = _fp_detail(feed.get("title_detail"), fmt)
     title = None
     if title_detail:
@@ -717,18 +752,18 @@ def _fp_entry(e: Mapping[str, Any], url: str, fmt: str) -> FeedEntry | None:
     title = _fp_detail(e.get("title_detail"), fmt)
     if title is not None and title[1] == "text":
         title = (html.escape(title[0]), "html")
-    contents = e.get("content") or []
+    contents = _fp_list(e.get("content"))
     content = _fp_detail(contents[0], fmt) if contents else None
     summary = _fp_detail(e.get("summary_detail"), fmt)
     if summary is None and e.get("summary"):
         summary = content
-    authors = e.get("authors") or []
-    author = authors[0].get("name") if authors else None
+    authors = _fp_list(e.get("authors"))
+    author = _str(authors[0].get("name")) if authors else None
     published = _struct_to_datetime(e.get("published_parsed")) or _struct_to_datetime(e.get("updated_parsed"))
     return _make_entry(
-        url=_absolute_http_url(url, e.get("link")),
+        url=_absolute_http_url(url, _str(e.get("link"))),
         title=title[0] if title else None,
-        guid=e.get("id"),
+        guid=_str(e.get("id")),
         summary=summary,
         content=content,
         author=author,
@@ -737,15 +772,21 @@ def _fp_entry(e: Mapping[str, Any], url: str, fmt: str) -> FeedEntry | None:
     )
 
 
+def _fp_list(value: object) -> list[Mapping[str, Any]]:
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, Mapping)]
+
+
 def _fp_image(e: Mapping[str, Any], url: str) -> str | None:
-    for media in e.get("media_content") or []:
-        if _is_image(media.get("type"), media.get("medium")):
-            return _absolute_http_url(url, media.get("url"))
-    for thumb in e.get("media_thumbnail") or []:
-        return _absolute_http_url(url, thumb.get("url"))
-    for link in e.get("links") or []:
-        if link.get("rel") == "enclosure" and _is_image(link.get("type")):
-            return _absolute_http_url(url, link.get("href"))
+    for media in _fp_list(e.get("media_content")):
+        if _is_image(_str(media.get("type")), _str(media.get("medium"))):
+            return _absolute_http_url(url, _str(media.get("url")))
+    for thumb in _fp_list(e.get("media_thumbnail")):
+        return _absolute_http_url(url, _str(thumb.get("url")))
+    for link in _fp_list(e.get("links")):
+        if link.get("rel") == "enclosure" and _is_image(_str(link.get("type"))):
+            return _absolute_http_url(url, _str(link.get("href")))
     return None
 
 
