@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from newsdesk.errors import MalformedFeedError, NotAFeedError
+from newsdesk.errors import MalformedFeedError, NotAFeedError, ParseError
 from newsdesk.ingest import feeds
 from newsdesk.ingest.feeds import parse_feed, parse_homepage_links, parse_sitemap
 from newsdesk.models import FeedEntry, ParsedFeed
@@ -488,3 +490,40 @@ def test_homepage_without_articles_is_empty() -> None:
     parsed = parse_homepage_links(b"<html><body><a href='/about'>About</a></body></html>", "https://x.example.com/")
     assert parsed.entries == ()
     assert isinstance(parsed, ParsedFeed)
+
+
+# -- robustness: any bytes give a ParsedFeed or a ParseError, nothing else -----------------------
+
+_SEEDS = [p.read_bytes() for p in GOLDEN if p.stat().st_size > 10]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(_SEEDS),
+    cut=st.integers(min_value=0, max_value=5000),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=5000), st.integers(0, 255)), max_size=8),
+)
+def test_mutated_feeds_never_crash(seed: bytes, cut: int, flips: list[tuple[int, int]]) -> None:
+    data = bytearray(seed[: max(cut, 1)] if cut < len(seed) else seed)
+    for pos, value in flips:
+        if data:
+            data[pos % len(data)] = value
+    for parse in (parse_feed, parse_sitemap, parse_homepage_links):
+        try:
+            result = parse(bytes(data), FEED_URL)
+        except ParseError as exc:
+            assert str(exc)
+            continue
+        assert isinstance(result, ParsedFeed)
+        assert len(result.entries) <= feeds.MAX_ENTRIES
+        for entry in result.entries:
+            assert entry.url.startswith(("http://", "https://"))
+            assert entry.published_at is None or entry.published_at.tzinfo is UTC
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_crash(data: bytes) -> None:
+    for parse in (parse_feed, parse_sitemap, parse_homepage_links):
+        with contextlib.suppress(ParseError):
+            parse(data, FEED_URL)

@@ -194,7 +194,8 @@ def _absolute_http_url(base: str, raw: str | None) -> str | None:
     if not raw or len(raw) > MAX_URL_CHARS:
         return None
     try:
-        absolute = urljoin(base, raw)
+        # urljoin is the costliest step of the fast path; most feed links are absolute already
+        absolute = raw if raw[:8].lower().startswith(("http://", "https://")) else urljoin(base, raw)
         parts = urlsplit(absolute)
     except ValueError:
         return None
@@ -709,9 +710,13 @@ def _parse_with_feedparser(
     if charset and "charset=" not in headers["content-type"].lower():
         headers["content-type"] += f"; charset={charset}"
     # A BytesIO, never the bytes: feedparser opens a bare string that looks like a path or a URL.
-    result = feedparser.parse(
-        io.BytesIO(content), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(content), response_headers=headers, sanitize_html=False, resolve_relative_uris=False
+        )
+    except (UnicodeError, LookupError, ValueError) as exc:
+        # feedparser itself trips on some garbage (an encoding name that is not UTF-8, say)
+        raise MalformedFeedError(f"the feed cannot be read: {_bozo_message(exc)}") from exc
     version = result.get("version") or ""
     raw_entries = result.get("entries") or []
     if result.get("bozo"):
@@ -894,7 +899,7 @@ def parse_sitemap(content: bytes, url: str) -> ParsedFeed:
         if root is None:
             raise MalformedFeedError(f"the sitemap is not well-formed XML: {exc}") from exc
         warnings.append(f"the sitemap is not well-formed XML, read it leniently: {exc}")
-    local = etree.QName(root).localname
+    local = _local(root)
     if local == "urlset":
         entries = [_sitemap_url(el, url) for el in root if _local(el) == "url"]
         fmt = "sitemap"
@@ -917,7 +922,10 @@ def parse_sitemap(content: bytes, url: str) -> ParsedFeed:
 
 
 def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+    """An element's local name; a string split, since recover mode leaves names QName rejects."""
+    if not isinstance(el.tag, str):
+        return ""
+    return el.tag.rsplit("}", 1)[-1].rsplit(":", 1)[-1]
 
 
 def _sitemap_url(el: etree._Element, url: str) -> FeedEntry | None:

@@ -15,7 +15,7 @@ from lxml import etree
 
 from ..errors import ParseError
 from ..models import NewSource, Source, SourceKind
-from .feeds import _absolute_http_url, _clean_text, _strip_doctype, _xml_parser
+from .feeds import _absolute_http_url, _clean_text, _local, _strip_doctype, _xml_parser
 
 __all__ = ["MAX_OUTLINES", "parse_opml", "write_opml"]
 
@@ -38,9 +38,9 @@ def parse_opml(content: bytes) -> list[NewSource]:
         root = etree.fromstring(cleaned, _xml_parser())
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"the OPML file is not well-formed XML: {exc}") from exc
-    if not isinstance(root.tag, str) or etree.QName(root).localname.lower() != "opml":
+    if _local(root).lower() != "opml":
         raise ParseError("this file is not OPML (its root element is not <opml>)")
-    body = next((el for el in root if isinstance(el.tag, str) and etree.QName(el).localname == "body"), None)
+    body = next((el for el in root if _local(el) == "body"), None)
     if body is None:
         raise ParseError("the OPML file has no <body>")
     sources: dict[str, NewSource] = {}
@@ -70,7 +70,7 @@ def _walk(body: etree._Element) -> Iterable[tuple[etree._Element, tuple[str, ...
         stack.append((child, ()))
     while stack:
         outline, folders = stack.pop()
-        if not isinstance(outline.tag, str) or etree.QName(outline).localname != "outline":
+        if _local(outline) != "outline":
             continue
         yield outline, folders
         name = _clean_text(outline.get("title") or outline.get("text"), 200)
