@@ -289,6 +289,15 @@ def test_broken_json_feed_is_malformed() -> None:
         parse_feed(b'{"version": "https://jsonfeed.org/version/1.1", "items": [', FEED_URL)
 
 
+def test_empty_feed_with_encoding_mismatch_is_a_feed() -> None:
+    body = b'<?xml version="1.0" encoding="utf-8"?>'
+    body += b'<rss version="2.0"><channel><title>Caf\xe9</title></channel></rss>'
+    parsed = parse_feed(body, FEED_URL, "application/rss+xml")
+    assert parsed.entries == ()
+    assert parsed.title == "Café"
+    assert parsed.warning
+
+
 def test_http_charset_is_honoured() -> None:
     body = "<rss version='2.0'><channel><title>Caf\xe9</title><item><title>\xe9t\xe9</title>" \
         "<link>https://example.com/2024/01/01/ete</link></item></channel></rss>"
@@ -468,6 +477,8 @@ HOMEPAGE = b"""<!DOCTYPE html><html><head><title>The  Daily Example</title></hea
  <a href="/files/report-2024-annual-results-final.pdf">PDF</a>
  <a href="mailto:news@daily.example.com">Mail</a>
  <a href="/author/jane-doe-the-reporter">Jane</a>
+ <a href="/index.php?p=4711">Old-style story</a>
+ <a href="/search?id=12345">Search</a>
 </main></body></html>"""
 
 
@@ -483,6 +494,7 @@ def test_homepage_links() -> None:
             "Why the city needs bike lanes",
         ),
         ("https://daily.example.com/sport/match-report-123456.html", "Match report"),
+        ("https://daily.example.com/index.php?p=4711", "Old-style story"),
     ]
 
 

@@ -231,7 +231,7 @@ def _feed_source(url: str, parsed: ParsedFeed, page_title: str, page_url: str | 
     return NewSource(
         url=url,
         kind=SourceKind.FEED,
-        title=parsed.title or page_title,
+        title=parsed.title or page_title or _host(page_url or url),
         site_url=parsed.site_url or page_url or _origin(url),
     )
 
@@ -250,7 +250,8 @@ async def _try_sitemap(fetcher: FetcherLike, url: str) -> ParsedFeed | None:
 
 
 def _is_news(parsed: ParsedFeed, url: str) -> bool:
-    return "news" in url.lower() or any(e.title for e in parsed.entries)
+    # Google News sitemaps carry news:title; the name is a hint for those that leave it out.
+    return any(e.title for e in parsed.entries) or "news" in urlsplit(url).path.lower()
 
 
 async def _find_sitemap(fetcher: FetcherLike, origin: str) -> str | None:
@@ -272,7 +273,7 @@ async def _find_sitemap(fetcher: FetcherLike, origin: str) -> str | None:
         if parsed.format == "sitemapindex":
             # A news sitemap among the children is the one to follow; it keeps its URL, while
             # dated children (sitemap-2024-05.xml) come and go, so otherwise the index is followed.
-            children = sorted(parsed.entries, key=lambda e: "news" not in e.url.lower())
+            children = sorted(parsed.entries, key=lambda e: "news" not in urlsplit(e.url).path.lower())
             for child in children[:3]:
                 child_map = await _try_sitemap(fetcher, child.url)
                 if child_map is not None and child_map.format == "sitemap" and child_map.entries:

@@ -29,6 +29,7 @@ import feedparser
 import lxml.html
 from feedparser.api import StrictFeedParser
 from feedparser.datetimes import _parse_date as _feedparser_date
+from feedparser.exceptions import ThingsNobodyCaresAboutButMe
 from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
@@ -720,10 +721,12 @@ def _parse_with_feedparser(
     version = result.get("version") or ""
     raw_entries = result.get("entries") or []
     if result.get("bozo"):
-        exc = result.get("bozo_exception")
-        problem = _bozo_message(exc)
-        if not raw_entries:
-            if version or _sniff(content) == "xml" and _looks_like_feed_markup(content):
+        bozo = result.get("bozo_exception")
+        problem = _bozo_message(bozo)
+        # An encoding or content-type mismatch is worth a warning; a feed with no items is still a feed.
+        benign = isinstance(bozo, ThingsNobodyCaresAboutButMe)
+        if not raw_entries and not (benign and version):
+            if version or (_sniff(content) == "xml" and _looks_like_feed_markup(content)):
                 raise MalformedFeedError(f"the feed is broken and no entries could be read: {problem}")
             raise NotAFeedError("this is not a feed (no RSS, Atom or JSON Feed found)")
         warnings.append(f"the feed is not well-formed, read it leniently: {problem}")
@@ -987,6 +990,15 @@ _DATE_IN_PATH_RE = re.compile(
 _NUMERIC_ID_RE = re.compile(r"(?:^|[/_-])\d{5,}(?:[/._-]|$)")
 
 
+_ID_QUERY_RE = re.compile(r"(?:^|&)(?:p|id|article|artikel|story|news|nid)=\d{3,}(?:&|$)", re.I)
+
+
+def _looks_like_article(path: str, query: str) -> bool:
+    if query and _ID_QUERY_RE.search(query) and not path.lower().endswith(_SKIP_EXTENSIONS):
+        return not any(s in _NAV_SEGMENTS for s in path.lower().split("/"))
+    return _looks_like_article_path(path)
+
+
 def _looks_like_article_path(path: str) -> bool:
     segments = [s for s in path.lower().split("/") if s]
     if not segments:
@@ -1030,7 +1042,9 @@ def parse_homepage_links(html_bytes: bytes, url: str) -> ParsedFeed:
         if target is None:
             continue
         parts = urlsplit(target)
-        if not _same_site((parts.hostname or "").lower(), host) or not _looks_like_article_path(parts.path):
+        if not _same_site((parts.hostname or "").lower(), host):
+            continue
+        if not _looks_like_article(parts.path, parts.query):
             continue
         target = urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
         text = _clean_text(anchor.text_content(), MAX_TITLE_CHARS)
