@@ -539,3 +539,14 @@ def test_random_bytes_never_crash(data: bytes) -> None:
     for parse in (parse_feed, parse_sitemap, parse_homepage_links):
         with contextlib.suppress(ParseError):
             parse(data, FEED_URL)
+
+
+def test_doctype_only_cut_from_the_prolog() -> None:
+    doc = _rss([
+        "<item><title>T</title><link>https://example.com/a</link>"
+        "<description><![CDATA[<!DOCTYPE html><p>embedded page</p>]]></description></item>"
+    ])
+    parsed = parse_feed(doc, FEED_URL)
+    assert parsed.entries[0].summary == "embedded page"
+    assert parsed.warning is None
+    assert feeds._strip_doctype(b"<!DOCTYPE rss [<!ENTITY a 'b'>]><rss/>") == (b"<rss/>", True)

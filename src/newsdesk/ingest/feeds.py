@@ -148,20 +148,30 @@ def _sniff(content: bytes) -> str:
     return "other"
 
 
+_PROLOG_BYTES_RE = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+
+
 def _strip_doctype(content: bytes) -> tuple[bytes, bool]:
     """Cut the DOCTYPE out so no DTD or entity declaration reaches a parser.
 
-    Returns the bytes and whether the DOCTYPE declared entities (worth a warning: their references
-    stay unexpanded). Only ASCII-compatible bodies can be cut here; feedparser drops unsafe entity
-    declarations of the others itself.
+    Only a DOCTYPE in the prolog counts (one inside an item's CDATA is text). Returns the bytes and
+    whether the DOCTYPE declared entities (worth a warning: their references stay unexpanded).
+    Only ASCII-compatible bodies can be cut here; for UTF-16 feedparser drops unsafe entity
+    declarations itself, and the fast path does not take UTF-16.
     """
-    match = _DOCTYPE_RE.search(content, 0, 4096)
+    pos = 3 if content.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        prolog = _PROLOG_BYTES_RE.match(content, pos)
+        if prolog is None or prolog.end() == pos:
+            break
+        pos = prolog.end()
+    if content[pos : pos + 9].upper() != b"<!DOCTYPE":
+        return content, False
+    match = _DOCTYPE_RE.match(content, pos)
     if match is None:
-        # A huge internal subset (billion laughs padding) may start early and end late.
-        if b"<!DOCTYPE" in content[:4096].upper():
-            match = _DOCTYPE_RE.search(content)
-        if match is None:
-            return content, False
+        # an unterminated DOCTYPE: drop everything up to the first '>' so no declaration survives
+        end = content.find(b">", pos)
+        return (content[:pos] + content[end + 1 :] if end != -1 else b""), True
     declared = b"<!ENTITY" in match.group(0).upper()
     return content[: match.start()] + content[match.end() :], declared
 
