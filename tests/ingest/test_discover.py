@@ -339,3 +339,20 @@ def test_http_error_of_the_url_itself_is_raised(make_site: Callable[[dict[str, R
     site = make_site({})
     with pytest.raises(errors.HTTPStatusError):
         discover(site.url + "missing")
+
+
+def test_url_that_is_a_sitemap(make_site: Callable[[dict[str, Route]], Site]) -> None:
+    site = make_site({"/news.xml": (200, "application/xml", NEWS_SITEMAP)})
+    found = discover(site.url + "news.xml")
+    assert (found.url, found.kind, found.site_url) == (site.url + "news.xml", SourceKind.SITEMAP, site.url)
+
+
+def test_broken_alternate_falls_through_to_common_path(make_site: Callable[[dict[str, Route]], Site]) -> None:
+    head = b'<link rel="alternate" type="application/rss+xml" href="/broken.xml">'
+    site = make_site({
+        "/": page("Broken Alt", head),
+        "/broken.xml": (200, "application/rss+xml", b"<?xml version='1.0'?><rss version='2.0'><channel><ti"),
+        "/index.xml": (200, "application/rss+xml", RSS),
+    })
+    found = discover(site.url)
+    assert (found.url, found.kind, found.title) == (site.url + "index.xml", SourceKind.FEED, "Site & Feed")
