@@ -27,6 +27,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
 import lxml.html
+
+# feedparser internals, pinned with feedparser==6.0.14: its date parser (so both paths read odd dates
+# alike), its namespace table and handler names (to know which elements it would ignore).
 from feedparser.api import StrictFeedParser
 from feedparser.datetimes import _parse_date as _feedparser_date
 from feedparser.exceptions import ThingsNobodyCaresAboutButMe
