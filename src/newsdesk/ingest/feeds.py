@@ -12,7 +12,7 @@ either parser sees the bytes), the number of entries and the length of every fie
 from __future__ import annotations
 
 import gzip
-import html
+import html as htmllib
 import io
 import json
 import re
@@ -196,7 +196,7 @@ def _html_to_text(value: str | None, limit: int) -> str:
     if "<" in value:
         value = _TAG_RE.sub(" ", value)
     if "&" in value:
-        value = html.unescape(value)
+        value = htmllib.unescape(value)
     return _clean_text(value, limit)
 
 
@@ -261,7 +261,7 @@ def _content_html(value: str | None, ctype: str) -> str | None:
         return None
     value = value.strip()
     if ctype in _TEXT_TYPES:
-        value = html.escape(value, quote=False)
+        value = htmllib.escape(value, quote=False)
     return value[:MAX_CONTENT_CHARS]
 
 
@@ -584,7 +584,7 @@ def _fast_atom(root: etree._Element, url: str, warnings: list[str]) -> ParsedFee
     for el in root:
         if el.tag == _ATOM + "title" and title is None:
             value, ctype = _atom_text(el)
-            title = html.escape(value) if ctype == "text" else value
+            title = htmllib.escape(value) if ctype == "text" else value
         elif el.tag == _ATOM + "link" and _atom_alternate(el) and el.get("href"):
             site_url = _absolute_http_url(_base(el, url), el.get("href")) or site_url
         elif el.tag == _ATOM + "entry":
@@ -634,7 +634,7 @@ def _fast_atom_entry(entry: etree._Element, url: str) -> FeedEntry | None:
         elif tag not in _ATOM_IGNORED and not _ignorable_unknown(el):
             raise _Unsure
     if title is not None and title[1] == "text":
-        title = (html.escape(title[0]), "html")
+        title = (htmllib.escape(title[0]), "html")
     return _make_entry(
         url=_absolute_http_url(url, link),
         title=title[0] if title else None,
@@ -754,7 +754,7 @@ def _parse_with_feedparser(
     if title_detail:
         title = title_detail[0]
         if title_detail[1] == "text" and fmt == "atom":
-            title = html.escape(title)
+            title = htmllib.escape(title)
     return _finish(title, site_url, entries, fmt, warnings, len(raw_entries))
 
 
@@ -772,7 +772,7 @@ def _fp_entry(e: Mapping[str, Any], url: str, fmt: str) -> FeedEntry | None:
     # RSS text fields are HTML whatever feedparser guessed; only Atom says "text" and means it.
     title = _fp_detail(e.get("title_detail"), fmt)
     if title is not None and title[1] == "text":
-        title = (html.escape(title[0]), "html")
+        title = (htmllib.escape(title[0]), "html")
     contents = _fp_list(e.get("content"))
     content = _fp_detail(contents[0], fmt) if contents else None
     summary = _fp_detail(e.get("summary_detail"), fmt)
@@ -830,7 +830,7 @@ def _parse_json_feed(content: bytes, url: str) -> ParsedFeed:
     base = _absolute_http_url(url, _str(doc.get("feed_url"))) or url
     entries = [_json_item(item, base) for item in items[:MAX_ENTRIES]]
     site_url = _absolute_http_url(base, _str(doc.get("home_page_url")))
-    title = html.escape(_str(doc.get("title")) or "")
+    title = htmllib.escape(_str(doc.get("title")) or "")
     return _finish(title, site_url, entries, "json", warnings, len(items))
 
 
@@ -862,7 +862,7 @@ def _json_item(item: object, base: str) -> FeedEntry | None:
                 break
     return _make_entry(
         url=link,
-        title=html.escape(_str(item.get("title")) or ""),
+        title=htmllib.escape(_str(item.get("title")) or ""),
         guid=str(guid) if isinstance(guid, str | int) and not isinstance(guid, bool) else None,
         summary=(summary, "text") if summary else None,
         content=content,
@@ -1031,17 +1031,17 @@ def _same_site(a: str, b: str) -> bool:
     return a.removeprefix("www.") == b.removeprefix("www.")
 
 
-def parse_homepage_links(html_bytes: bytes, url: str) -> ParsedFeed:
+def parse_homepage_links(html: bytes, url: str) -> ParsedFeed:
     """The article-looking links of a home page, in page order, as a ParsedFeed of format "homepage".
 
     Kept: http(s) links on the same host (www. or not) whose path has a date, a long numeric id or a
     long slug, and is not a tag, category, author, login, search or similar page. The link text is
     the title (the longest text among links to the same URL, since teasers often link an image first).
     """
-    if not html_bytes or not html_bytes.strip():
+    if not html or not html.strip():
         raise NotAFeedError("the page is empty")
     try:
-        doc = lxml.html.document_fromstring(html_bytes)
+        doc = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError) as exc:
         raise NotAFeedError(f"the page cannot be read as HTML: {exc}") from exc
     base = url
