@@ -375,7 +375,9 @@ def demo(settings: Settings = None) -> None:  # type: ignore[assignment]
 
 
 @app.command("settings")
-def settings_command(markdown: bool = typer.Option(False, "--markdown", help="Print the reference as Markdown.")) -> None:
+def settings_command(
+        markdown: bool = typer.Option(False, "--markdown", help="Print the reference as Markdown."),
+) -> None:
     """List every setting with its environment variable, default and meaning."""
     if markdown:
         sys.stdout.write(settings_markdown())
