@@ -28,7 +28,9 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
 
 
-def add_source(storage: SqlStorage, url: str = "https://nos.nl/feed", title: str = "NOS", **kw: object) -> int:
+def add_source(
+    storage: SqlStorage, url: str = "https://nos.nl/feed", title: str = "NOS", **kw: object
+) -> int:
     return storage.add_source(NewSource(url, title=title, **kw), T0).id  # type: ignore[arg-type]
 
 
@@ -190,9 +192,11 @@ def test_due_sources_most_overdue_first_without_paused(storage: SqlStorage) -> N
 def test_update_source(storage: SqlStorage) -> None:
     source_id = add_source(storage, category="nieuws")
     storage.update_source(source_id, title="NOS Nieuws")
-    assert (storage.get_source(source_id).title, storage.get_source(source_id).category) == ("NOS Nieuws", "nieuws")
+    source = storage.get_source(source_id)
+    assert (source.title, source.category) == ("NOS Nieuws", "nieuws")
     storage.update_source(source_id, category="sport")
-    assert (storage.get_source(source_id).title, storage.get_source(source_id).category) == ("NOS Nieuws", "sport")
+    source = storage.get_source(source_id)
+    assert (source.title, source.category) == ("NOS Nieuws", "sport")
     storage.update_source(source_id, category="")
     assert storage.get_source(source_id).category is None
 
@@ -338,7 +342,8 @@ def test_aware_utc_datetimes_round_trip(storage: SqlStorage) -> None:
     source = storage.add_source(NewSource("https://nos.nl/feed"), T0.astimezone(CET))
     assert source.created_at == T0 and source.created_at.tzinfo == UTC
     published = datetime(2026, 2, 28, 23, 30, 15, 123456, tzinfo=CET)
-    article = storage.get_article(add(storage, source.id, 1, published_at=published, fetched_at=T0.astimezone(CET)))
+    article_id = add(storage, source.id, 1, published_at=published, fetched_at=T0.astimezone(CET))
+    article = storage.get_article(article_id)
     for value in (article.published_at, article.fetched_at, article.sort_at):
         assert value is not None and value.tzinfo == UTC
     assert article.published_at == published
@@ -479,8 +484,9 @@ def test_search_ranks_title_above_body_then_newest(storage: SqlStorage) -> None:
     assert [a.id for a in storage.search_articles("storm")] == [in_title, in_body]
 
     # equal matches: newest first
-    older = add(storage, source_id, "twin-old", title="Hail", text="hail", published_at=T0 - timedelta(days=2))
-    newer = add(storage, source_id, "twin-new", title="Hail", text="hail", published_at=T0 - timedelta(days=1))
+    twin = {"title": "Hail", "text": "hail"}
+    older = add(storage, source_id, "twin-old", **twin, published_at=T0 - timedelta(days=2))
+    newer = add(storage, source_id, "twin-new", **twin, published_at=T0 - timedelta(days=1))
     assert [a.id for a in storage.search_articles("hail")] == [newer, older]
 
 
@@ -545,3 +551,20 @@ def test_search_other_languages_by_exact_word(storage: SqlStorage) -> None:
     add(storage, source_id, "xx", title="Kitu", text="Nyumba mpya", language="sw")  # not stemmed
     assert urls(storage.search_articles("casas")) == ["es"]
     assert urls(storage.search_articles("nyumba")) == ["xx"]
+
+
+def test_nul_characters_are_stripped_alike_on_every_backend(storage: SqlStorage) -> None:
+    source_id = add_source(storage)
+    article_id = add(storage, source_id, 1, title="Nul\x00 titel", text="te\x00kst", summary="\x00")
+    article = storage.get_article(article_id)
+    assert (article.title, article.text, article.summary) == ("Nul titel", "tekst", "")
+
+
+def test_overlong_urls_are_refused(storage: SqlStorage) -> None:
+    source_id = add_source(storage)
+    long_url = "https://nos.nl/" + "a" * 5000
+    with pytest.raises(StorageError, match="URL longer"):
+        storage.add_article(NewArticle(source_id, long_url, "t", T0))
+    with pytest.raises(StorageError, match="URL longer"):
+        storage.add_source(NewSource(long_url), T0)
+    assert storage.count_articles() == 0

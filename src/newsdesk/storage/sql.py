@@ -70,13 +70,17 @@ _LIST_COLUMNS = (
 )
 _FROM = articles.join(sources, sources.c.id == articles.c.source_id)
 _NEWEST_FIRST = (articles.c.sort_at.desc(), articles.c.id.desc())
+_OLDEST_FIRST = (articles.c.sort_at.asc(), articles.c.id.asc())
+_ALL = ArticleFilter()
 
 
 class _Backend(Protocol):
     name: str
-    engine: Engine
+    @property
+    def engine(self) -> Engine: ...
     #: the engine writes go through (on SQLite it begins IMMEDIATE)
-    write_engine: Engine
+    @property
+    def write_engine(self) -> Engine: ...
 
     def write_lock(self) -> Any: ...
     def before_migrate(self, conn: sa.Connection) -> None: ...
@@ -323,11 +327,11 @@ class SqlStorage:
     def _update_source_row(self, source_id: int, values: dict[str, Any]) -> None:
         with self._write() as conn:
             if values:
-                found = conn.execute(
-                    sa.update(sources).where(sources.c.id == source_id).values(values)
-                ).rowcount
+                update = sa.update(sources).where(sources.c.id == source_id).values(values)
+                found = conn.execute(update).rowcount > 0
             else:
-                found = conn.execute(sa.select(sources.c.id).where(sources.c.id == source_id)).first()
+                exists = sa.select(sources.c.id).where(sources.c.id == source_id)
+                found = conn.execute(exists).first() is not None
         if not found:
             raise NotFoundError(f"no source with id {source_id}")
 
@@ -409,7 +413,8 @@ class SqlStorage:
                 conn, values, _clean(title) or "", _clean(body) or "", new.language
             )
             if article_id is not None and new.raw_html is not None:
-                conn.execute(sa.insert(pages).values(article_id=article_id, html_zlib=zlib.compress(new.raw_html)))
+                page = zlib.compress(new.raw_html)
+                conn.execute(sa.insert(pages).values(article_id=article_id, html_zlib=page))
         return article_id
 
     def get_article(self, article_id: int) -> Article:
@@ -446,7 +451,7 @@ class SqlStorage:
 
     def list_articles(
         self,
-        filter: ArticleFilter = ArticleFilter(),
+        filter: ArticleFilter = _ALL,
         *,
         before: ArticleCursor | None = None,
         after: ArticleCursor | None = None,
@@ -467,7 +472,7 @@ class SqlStorage:
         stmt = _filtered(sa.select(*_LIST_COLUMNS).select_from(_FROM), filter)
         if after is not None:
             # Walk up from the cursor (nearest first) so LIMIT keeps the nearest items, then flip.
-            stmt = stmt.where(key > _cursor_key(after)).order_by(articles.c.sort_at.asc(), articles.c.id.asc())
+            stmt = stmt.where(key > _cursor_key(after)).order_by(*_OLDEST_FIRST)
         else:
             if before is not None:
                 stmt = stmt.where(key < _cursor_key(before))
@@ -478,7 +483,7 @@ class SqlStorage:
             items.reverse()
         return items
 
-    def count_articles(self, filter: ArticleFilter = ArticleFilter()) -> int:
+    def count_articles(self, filter: ArticleFilter = _ALL) -> int:
         stmt = _filtered(sa.select(sa.func.count()).select_from(articles), filter)
         with self._read() as conn:
             return int(conn.execute(stmt).scalar_one())

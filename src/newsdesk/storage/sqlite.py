@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL
 from sqlalchemy.pool import StaticPool
 
 from ..errors import StorageError
@@ -47,7 +47,7 @@ _IMMEDIATE = "newsdesk_begin_immediate"
 
 _fts = sa.table("article_search", sa.column("rowid", sa.Integer), sa.column("title"), sa.column("body"))
 # The table name as a value: what MATCH and bm25() take as their first argument.
-_fts_ref = sa.literal_column("article_search")
+_fts_ref: sa.ColumnClause[Any] = sa.literal_column("article_search")
 
 
 def _lock_for(key: str) -> threading.Lock:

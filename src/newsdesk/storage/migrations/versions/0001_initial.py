@@ -48,7 +48,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_sources_next_fetch_at", "sources", ["next_fetch_at"])
 
-    article_columns = [
+    article_columns: list[sa.Column[object]] = [
         sa.Column("id", sa.Integer, nullable=False),
         sa.Column("source_id", sa.Integer, nullable=False),
         sa.Column("url", sa.Text, nullable=False),
