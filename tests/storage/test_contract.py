@@ -65,6 +65,31 @@ def test_migrate_from_an_empty_database(storage_url: str) -> None:
         storage.close()
 
 
+def test_concurrent_migrations_of_one_database(storage_url: str) -> None:
+    """Two processes' worth of storages starting at once: one migrates, the other finds it done."""
+    opened = [SqlStorage(storage_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def migrate(storage: SqlStorage) -> None:
+        try:
+            storage.migrate()
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in opened]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        add_source(opened[0])
+        assert len(opened[1].list_sources()) == 1
+    finally:
+        for storage in opened:
+            storage.close()
+
+
 def test_migrated_schema_matches_schema_module(storage: SqlStorage, storage_url: str) -> None:
     """schema.py (what the code queries) and the migrations (what the database holds) agree."""
 

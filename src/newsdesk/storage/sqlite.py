@@ -28,12 +28,13 @@ LOCK_TIMEOUT = 60.0
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 
 _PRAGMAS = (
+    # First, so that the pragmas below already wait for another process instead of failing.
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     # Readers never block the writer and the writer never blocks readers.
     "PRAGMA journal_mode=WAL",
     # Durable at every checkpoint; a power cut may lose the last transactions, never corrupts.
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )
 
 # One lock per database file for the whole process, shared by every SqlStorage on that file (the
