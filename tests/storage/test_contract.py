@@ -22,7 +22,7 @@ from newsdesk.models import (
 )
 from newsdesk.storage import ArticleFilter, open_storage
 from newsdesk.storage.schema import metadata
-from newsdesk.storage.sql import PUBLISHED_SLACK, SqlStorage
+from newsdesk.storage.sql import MAX_URL_LENGTH, PUBLISHED_SLACK, SqlStorage
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CET = timezone(timedelta(hours=1))
@@ -593,3 +593,6 @@ def test_overlong_urls_are_refused(storage: SqlStorage) -> None:
     with pytest.raises(StorageError, match="URL longer"):
         storage.add_source(NewSource(long_url), T0)
     assert storage.count_articles() == 0
+    longest = "https://nos.nl/" + "é" * ((MAX_URL_LENGTH - 15) // 2)  # 2 bytes each
+    assert storage.add_article(NewArticle(source_id, longest, "t", T0)) is not None
+    assert storage.unknown_urls([longest]) == set()

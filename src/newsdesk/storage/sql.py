@@ -35,15 +35,15 @@ from ..stemming import words
 from .base import ArticleFilter
 from .schema import UTCDateTime, articles, pages, sources
 
-__all__ = ["MAX_PAGE", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
+__all__ = ["MAX_PAGE", "MAX_URL_LENGTH", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
 
 #: a published time up to this far past the fetch time is trusted (clocks differ); later is a lie
 PUBLISHED_SLACK = timedelta(minutes=10)
 #: the most items one listing or search call returns
 MAX_PAGE = 1000
-#: URLs longer than this are refused: no real article needs one, and PostgreSQL's unique index
-#: would fail on a few kilobytes anyway
-MAX_URL_LENGTH = 4096
+#: URLs longer than this (in UTF-8 bytes) are refused on every backend: no real article needs one,
+#: and PostgreSQL's unique btree index fails on entries over ~2.7 kB
+MAX_URL_LENGTH = 2048
 #: search reads this much of an article's body; the rest adds little and costs index space
 MAX_INDEXED_CHARS = 100_000
 #: query bounds: characters read, and words kept
@@ -130,8 +130,8 @@ def _clean(value: str | None) -> str | None:
 
 
 def _check_url(url: str) -> None:
-    if len(url) > MAX_URL_LENGTH:
-        raise StorageError(f"URL longer than {MAX_URL_LENGTH} characters: {url[:80]}...")
+    if len(url.encode("utf-8", "surrogatepass")) > MAX_URL_LENGTH:
+        raise StorageError(f"URL longer than {MAX_URL_LENGTH} bytes: {url[:80]}...")
 
 
 def _clamp(limit: int) -> int:
@@ -203,7 +203,7 @@ def _state_values(state: FetchState) -> dict[str, Any]:
     }
 
 
-def search_document(new: NewArticle) -> tuple[str, str]:
+def _search_document(new: NewArticle) -> tuple[str, str]:
     """What search indexes of an article: its title, and a bounded body of summary and text (the
     summary alone when the page could not be extracted)."""
     body = "\n".join(part for part in (new.summary, new.text) if part)
@@ -407,7 +407,7 @@ class SqlStorage:
             "status": ArticleStatus(new.status).value,
             "error": _clean(new.error),
         }
-        title, body = search_document(new)
+        title, body = _search_document(new)
         with self._write() as conn:
             article_id = self._backend.insert_article(
                 conn, values, _clean(title) or "", _clean(body) or "", new.language
