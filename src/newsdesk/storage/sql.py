@@ -249,7 +249,9 @@ class SqlStorage:
             with self._write() as conn:
                 self._backend.before_migrate(conn)
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                # "heads": each feature adds its tables as its own branch off 0001 (users, stories,
+                # newsletters, ...), so parallel work never fights over one linear revision chain.
+                command.upgrade(config, "heads")
         except CommandError as exc:
             raise StorageError(f"cannot migrate the database: {exc}") from exc
 
