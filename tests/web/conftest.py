@@ -3,13 +3,12 @@ TestClient. The tests use only the Storage Protocol, so they run against the rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
 import importlib.util
 import sys
 import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -130,8 +129,13 @@ def seeded(storage: Storage) -> Seeded:
 
 
 @pytest.fixture
-def app(storage: Storage, settings: Settings, seeded: Seeded) -> FastAPI:
-    return create_app(storage, settings, StorageAdminServices(storage))
+def services(storage: Storage) -> StorageAdminServices:
+    return StorageAdminServices(storage)
+
+
+@pytest.fixture
+def app(storage: Storage, settings: Settings, seeded: Seeded, services: StorageAdminServices) -> FastAPI:
+    return create_app(storage, settings, services)
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ from newsdesk.models import (
 )
 from newsdesk.storage.base import ArticleFilter
 
+_ALL = ArticleFilter()
+
 
 class FakeStorage:
     url = "fake://"
@@ -112,7 +114,7 @@ class FakeStorage:
                   if filter.source_id is None or a.source_id == filter.source_id]
         return sorted(chosen, key=ArticleCursor.of, reverse=True)
 
-    def list_articles(self, filter: ArticleFilter = ArticleFilter(), *, before: ArticleCursor | None = None,
+    def list_articles(self, filter: ArticleFilter = _ALL, *, before: ArticleCursor | None = None,
                       after: ArticleCursor | None = None, limit: int = 50) -> list[ArticleListItem]:
         rows = self._newest_first(filter)
         if before is not None:
@@ -124,7 +126,7 @@ class FakeStorage:
             rows = rows[:limit]
         return [self._item(a) for a in rows]
 
-    def count_articles(self, filter: ArticleFilter = ArticleFilter()) -> int:
+    def count_articles(self, filter: ArticleFilter = _ALL) -> int:
         return len(self._newest_first(filter))
 
     def get_raw_html(self, article_id: int) -> bytes | None:

@@ -145,7 +145,8 @@ def test_article_page_has_the_reference_layout(client: TestClient, seeded) -> No
     labels = [a.text_content() for a in main.cssselect(".prevnext a")]
     assert labels == ["Previous", "Next"]
     # the order of the reference: headline, photo, body, source, Previous/Next
-    order = [el.tag if el.tag != "p" else el.get("class") for el in main.iter("h1", "figure", "div", "p", "nav")
+    order = [el.tag if el.tag != "p" else el.get("class")
+             for el in main.iter("h1", "figure", "div", "p", "nav")
              if el.tag != "div" or el.get("class") == "body"]
     assert order.index("h1") < order.index("figure") < order.index("div") < order.index("source") \
         < order.index("nav")

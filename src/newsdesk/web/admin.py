@@ -4,9 +4,7 @@ Every admin route passes the admin gate (password or loopback); every POST carri
 answers 303 back to the table, with the outcome in a short-lived signed flash cookie.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,7 +34,7 @@ class ServicesUnavailable(Exception):
     """The app was built without admin services; the web answers 503."""
 
 
-def admin_router(storage: Storage, services: AdminServices | None, renderer: Renderer,
+def admin_router(storage: Storage, services: "AdminServices | None", renderer: Renderer,
                  csrf: CsrfTokens, secret_key: str) -> APIRouter:
     flash_signer = URLSafeTimedSerializer(secret_key, salt="newsdesk-flash")
     admin_password = str(renderer.settings.admin_password or "")
@@ -52,7 +50,7 @@ def admin_router(storage: Storage, services: AdminServices | None, renderer: Ren
             raise CsrfRejected()
         return fields
 
-    def need_services() -> AdminServices:
+    def need_services() -> "AdminServices":
         if services is None:
             raise ServicesUnavailable()
         return services
@@ -63,6 +61,9 @@ def admin_router(storage: Storage, services: AdminServices | None, renderer: Ren
                             max_age=120, httponly=True, samesite="strict", path="/admin",
                             secure=request.url.scheme == "https")
         return response
+
+    # (This module does not use postponed annotations: FastAPI must see this local dependency.)
+    CsrfForm = Annotated[dict[str, str], Depends(require_csrf)]
 
     router = APIRouter(prefix="/admin", dependencies=[Depends(gate)])
 
@@ -96,7 +97,7 @@ def admin_router(storage: Storage, services: AdminServices | None, renderer: Ren
         return response
 
     @router.post("/sources", name="admin_add_source")
-    def add_source(request: Request, fields: dict[str, str] = Depends(require_csrf)) -> Response:
+    def add_source(request: Request, fields: CsrfForm) -> Response:
         use = need_services()
         url = fields.get("url", "").strip()[:MAX_URL_LENGTH]
         category = fields.get("category", "").strip()[:MAX_CATEGORY_LENGTH] or None
@@ -127,15 +128,15 @@ def admin_router(storage: Storage, services: AdminServices | None, renderer: Ren
         return back(request, "ok", labels["removed" if action == "remove" else "updated"])
 
     @router.post("/sources/{source_id}/pause", name="admin_pause")
-    def pause(request: Request, source_id: int, _: dict[str, str] = Depends(require_csrf)) -> Response:
+    def pause(request: Request, source_id: int, _: CsrfForm) -> Response:
         return change(request, source_id, "pause")
 
     @router.post("/sources/{source_id}/resume", name="admin_resume")
-    def resume(request: Request, source_id: int, _: dict[str, str] = Depends(require_csrf)) -> Response:
+    def resume(request: Request, source_id: int, _: CsrfForm) -> Response:
         return change(request, source_id, "resume")
 
     @router.post("/sources/{source_id}/remove", name="admin_remove")
-    def remove(request: Request, source_id: int, _: dict[str, str] = Depends(require_csrf)) -> Response:
+    def remove(request: Request, source_id: int, _: CsrfForm) -> Response:
         return change(request, source_id, "remove")
 
     return router

@@ -102,7 +102,7 @@ class Renderer:
         return response
 
 
-def _pager_links(listing: Listing, base: str) -> dict[str, str | None]:
+def _pager_links(listing: Listing, base: str) -> dict[str, Any]:
     """Older/Newer hrefs: cursors for date lists, page numbers for search."""
     if listing.context.kind == "search":
         q = {"q": listing.context.query}
