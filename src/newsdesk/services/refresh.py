@@ -1,0 +1,320 @@
+"""The collection use case: poll a source, fetch its new article pages, extract, store, index.
+
+`refresh_source()` is the one function every entry point uses to poll one source (the CLI's
+`fetch`, the scheduler of `run`/`worker`, the demo, the admin's "refresh"); `refresh_pass()` polls
+every due source with it. Failures are data: a feed's failure is recorded on its source and the
+pass goes on; an article page's failure either keeps the feed's own text (permanent failures) or
+leaves the entry for the next poll (transient ones), so nothing is lost and nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from ..errors import (
+    FetchError,
+    HTTPStatusError,
+    NewsdeskError,
+    NoArticleError,
+    RobotsDisallowedError,
+    TooLargeError,
+)
+from ..extract import extract_article
+from ..extract.language import detect_language
+from ..extract.sanitize import html_to_text, sanitize_html
+from ..ingest.feeds import parse_feed, parse_homepage_links, parse_sitemap
+from ..ingest.schedule import SchedulePolicy, next_poll_after_failure, next_poll_after_success
+from ..models import (
+    ArticleStatus,
+    ExtractedArticle,
+    FeedEntry,
+    FetchOutcome,
+    FetchState,
+    HTTPResponse,
+    NewArticle,
+    ParsedFeed,
+    Source,
+    SourceKind,
+)
+from ..storage.base import Storage
+
+__all__ = ["PassSummary", "ProgressHook", "RefreshContext", "refresh_pass", "refresh_source"]
+
+log = logging.getLogger(__name__)
+
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+               "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+#: child sitemaps read from one sitemap index per poll (the newest are listed first by convention)
+MAX_CHILD_SITEMAPS = 3
+#: below this many characters of text, a feed's own content is not taken as the article body
+MIN_FEED_BODY_CHARS = 200
+
+
+class PageFetcher(Protocol):
+    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                  accept: str | None = None, max_bytes: int | None = None) -> HTTPResponse: ...
+
+    async def robots_allowed(self, url: str) -> bool: ...
+
+
+class ProgressHook(Protocol):
+    def feeds_started(self, total: int) -> None: ...
+
+    def pages_found(self, count: int) -> None: ...
+
+    def page_done(self) -> None: ...
+
+    def feed_done(self, outcome: FetchOutcome) -> None: ...
+
+
+class _NoProgress:
+    def feeds_started(self, total: int) -> None:
+        pass
+
+    def pages_found(self, count: int) -> None:
+        pass
+
+    def page_done(self) -> None:
+        pass
+
+    def feed_done(self, outcome: FetchOutcome) -> None:
+        pass
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class RefreshContext:
+    """What a refresh needs, built once by the entry point and passed in."""
+
+    storage: Storage
+    fetcher: PageFetcher
+    schedule: SchedulePolicy = field(default_factory=SchedulePolicy)
+    articles_per_feed: int = 100
+    #: False stores each entry from the feed's own content without fetching its page (feeds that carry
+    #: full text, and the polling benchmark, which measures feed polling alone)
+    fetch_pages: bool = True
+    clock: Callable[[], datetime] = _utcnow
+    rng: random.Random = field(default_factory=random.Random)
+    #: extraction is CPU-bound; a small number run in threads so fetching goes on meanwhile
+    extract_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+
+
+@dataclass
+class PassSummary:
+    feeds: int = 0
+    not_modified: int = 0
+    new_articles: int = 0
+    failed_pages: int = 0
+    feed_errors: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def add(self, outcome: FetchOutcome) -> None:
+        self.feeds += 1
+        self.not_modified += outcome.not_modified
+        self.new_articles += outcome.new_articles
+        self.failed_pages += outcome.failed_pages
+        if outcome.error_kind:
+            self.feed_errors[outcome.error_kind] += 1
+
+
+async def refresh_pass(ctx: RefreshContext, *, due_only: bool = True, source_ids: Sequence[int] | None = None,
+                       progress: ProgressHook | None = None) -> PassSummary:
+    """Poll every due source (or the given ones, or all unpaused) concurrently; never raises for a source."""
+    progress = progress or _NoProgress()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    if source_ids is not None:
+        sources = [ctx.storage.get_source(i) for i in source_ids]
+    elif due_only:
+        sources = ctx.storage.due_sources(ctx.clock())
+    else:
+        sources = [s for s in ctx.storage.list_sources() if not s.paused]
+    progress.feeds_started(len(sources))
+    summary = PassSummary()
+
+    async def one(source: Source) -> None:
+        outcome = await refresh_source(ctx, source, progress)
+        summary.add(outcome)
+        progress.feed_done(outcome)
+
+    await asyncio.gather(*(one(s) for s in sources))
+    summary.seconds = loop.time() - started
+    return summary
+
+
+async def refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook | None = None) -> FetchOutcome:
+    """Poll one source and store its new articles. Every failure ends up on the source's state."""
+    progress = progress or _NoProgress()
+    now = ctx.clock()
+    state = source.state
+    try:
+        response = await ctx.fetcher.get(source.url, etag=state.etag, last_modified=state.last_modified,
+                                         accept=FEED_ACCEPT)
+        if response.not_modified:
+            next_at, interval = next_poll_after_success(now, [], response.headers, ctx.schedule,
+                                                        state.interval_seconds, ctx.rng)
+            ctx.storage.update_fetch_state(source.id, _success_state(state, now, next_at, interval, response))
+            return FetchOutcome(source.id, not_modified=True)
+        parsed = await _parse_source(ctx, source, response)
+        new, failed = await _collect_entries(ctx, source, parsed.entries, progress)
+        times = [e.published_at for e in parsed.entries if e.published_at is not None]
+        next_at, interval = next_poll_after_success(now, times, response.headers, ctx.schedule,
+                                                    state.interval_seconds, ctx.rng)
+        ctx.storage.update_fetch_state(
+            source.id, _success_state(state, now, next_at, interval, response),
+            title=parsed.title if parsed.title and not source.title else None,
+            site_url=parsed.site_url if parsed.site_url and not source.site_url else None)
+        return FetchOutcome(source.id, new_articles=new, failed_pages=failed)
+    except NewsdeskError as exc:
+        return _record_failure(ctx, source, now, exc.kind, str(exc), getattr(exc, "retry_after", None))
+    except Exception as exc:  # the per-source boundary: one broken source must never stop the pass
+        log.exception("internal error while refreshing source %s (%s)", source.id, source.url)
+        return _record_failure(ctx, source, now, "internal", f"internal error: {type(exc).__name__}: {exc}", None)
+
+
+def _success_state(state: FetchState, now: datetime, next_at: datetime, interval: int,
+                   response: HTTPResponse) -> FetchState:
+    return replace(state, etag=response.headers.get("etag") or state.etag,
+                   last_modified=response.headers.get("last-modified") or state.last_modified,
+                   last_fetched_at=now, last_success_at=now, next_fetch_at=next_at, error_count=0,
+                   last_error=None, last_error_kind=None, interval_seconds=interval)
+
+
+def _record_failure(ctx: RefreshContext, source: Source, now: datetime, kind: str, message: str,
+                    retry_after: float | None) -> FetchOutcome:
+    count = source.state.error_count + 1
+    next_at = next_poll_after_failure(now, count, ctx.schedule, retry_after, ctx.rng)
+    state = replace(source.state, last_fetched_at=now, next_fetch_at=next_at, error_count=count,
+                    last_error=message, last_error_kind=kind)
+    try:
+        ctx.storage.update_fetch_state(source.id, state)
+    except NewsdeskError:
+        log.exception("could not record the failure of source %s", source.id)
+    return FetchOutcome(source.id, error_kind=kind, error=message)
+
+
+async def _parse_source(ctx: RefreshContext, source: Source, response: HTTPResponse) -> ParsedFeed:
+    content_type = response.headers.get("content-type")
+    if source.kind is SourceKind.FEED:
+        return parse_feed(response.content, response.url, content_type, response.charset)
+    if source.kind is SourceKind.HOMEPAGE:
+        return parse_homepage_links(response.content, response.url)
+    parsed = parse_sitemap(response.content, response.url)
+    if parsed.format != "sitemapindex":
+        return parsed
+    # A sitemap index lists child sitemaps; read the first few (news sites list the newest first).
+    entries: list[FeedEntry] = []
+    for child in parsed.entries[:MAX_CHILD_SITEMAPS]:
+        child_response = await ctx.fetcher.get(child.url, accept=FEED_ACCEPT)
+        child_parsed = parse_sitemap(child_response.content, child_response.url)
+        if child_parsed.format != "sitemapindex":
+            entries.extend(child_parsed.entries)
+    return replace(parsed, entries=tuple(entries), format="sitemap")
+
+
+async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequence[FeedEntry],
+                           progress: ProgressHook) -> tuple[int, int]:
+    """Fetch, extract and store the entries not stored yet. Returns (stored, failed)."""
+    seen: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry.url not in seen:
+            seen.add(entry.url)
+            unique.append(entry)
+    unknown = ctx.storage.unknown_urls([e.url for e in unique])
+    todo = [e for e in unique if e.url in unknown][: ctx.articles_per_feed]
+    progress.pages_found(len(todo))
+    results = await asyncio.gather(*(_collect_entry(ctx, source, e, progress) for e in todo))
+    return sum(1 for r in results if r), sum(1 for r in results if not r)
+
+
+async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, progress: ProgressHook) -> bool:
+    try:
+        article = await _build_article(ctx, source, entry)
+        if article is None:
+            return False
+        return ctx.storage.add_article(article) is not None
+    finally:
+        progress.page_done()
+
+
+async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:
+    """The article for an entry, or None when the page failed transiently (retried next poll)."""
+    fetched_at = ctx.clock()
+    if not ctx.fetch_pages:
+        return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, "page not fetched")
+    try:
+        if not await ctx.fetcher.robots_allowed(entry.url):
+            raise RobotsDisallowedError(f"robots.txt of {_host(entry.url)} disallows this page")
+        response = await ctx.fetcher.get(entry.url, accept=PAGE_ACCEPT)
+    except RobotsDisallowedError as exc:
+        return _from_feed(source, entry, fetched_at, ArticleStatus.ROBOTS, str(exc))
+    except (HTTPStatusError, TooLargeError) as exc:
+        if isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429):
+            log.info("page %s failed, retried next poll: %s", entry.url, exc)
+            return None
+        return _from_feed(source, entry, fetched_at, ArticleStatus.FETCH_FAILED, str(exc))
+    except FetchError as exc:
+        # timeouts, refused connections, DNS: the page may well work next time
+        log.info("page %s failed, retried next poll: %s", entry.url, exc)
+        return None
+    html = response.content
+    async with ctx.extract_slots:
+        try:
+            extracted = await asyncio.to_thread(extract_article, html, response.url)
+        except NoArticleError as exc:
+            return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, str(exc), raw=html)
+    return _from_page(source, entry, extracted, fetched_at, html)
+
+
+def _from_page(source: Source, entry: FeedEntry, page: ExtractedArticle, fetched_at: datetime,
+               raw: bytes) -> NewArticle:
+    summary = _summary(entry) or page.description
+    return NewArticle(
+        source_id=source.id, url=entry.url, guid=entry.guid, fetched_at=fetched_at, status=ArticleStatus.OK,
+        # The feed's headline is what the outlet chose for listings; the page's is the fallback.
+        title=entry.title or page.title,
+        canonical_url=page.canonical_url, published_at=entry.published_at or page.published,
+        author=entry.author or (", ".join(page.authors) or None), language=page.language,
+        image_url=page.image_url or entry.image_url, image_caption=page.image_caption,
+        summary=summary, html=page.html, text=page.text, raw_html=raw)
+
+
+def _from_feed(source: Source, entry: FeedEntry, fetched_at: datetime, status: ArticleStatus, error: str,
+               raw: bytes | None = None) -> NewArticle:
+    """When the page gives no article, keep what the feed said, so nothing the reader could see is lost."""
+    body_html = sanitize_html(entry.content_html or entry.summary or "", entry.url)
+    text = html_to_text(body_html)
+    if status is ArticleStatus.NO_TEXT and len(text) >= MIN_FEED_BODY_CHARS:
+        status, error_text = ArticleStatus.OK, None
+    else:
+        error_text = error
+    return NewArticle(
+        source_id=source.id, url=entry.url, guid=entry.guid, fetched_at=fetched_at, status=status,
+        title=entry.title or entry.url, published_at=entry.published_at, author=entry.author,
+        language=detect_language(f"{entry.title}\n{text}"), image_url=entry.image_url,
+        summary=_summary(entry), html=body_html, text=text, error=error_text, raw_html=raw)
+
+
+def _summary(entry: FeedEntry) -> str | None:
+    if not entry.summary:
+        return None
+    text = html_to_text(sanitize_html(entry.summary))
+    return text[:500] or None
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or url
+
