@@ -56,15 +56,15 @@ class StorageAdminServices:
         return self.storage.add_source(NewSource(url=url, title="Added " + url.split("/")[2],
                                                  category=category), NOW)
 
-    def pause_source(self, source_id: int) -> None:
+    def pause(self, source_id: int) -> None:
         self.storage.get_source(source_id)
         self.storage.set_source_paused(source_id, True)
 
-    def resume_source(self, source_id: int) -> None:
+    def resume(self, source_id: int) -> None:
         self.storage.get_source(source_id)
         self.storage.set_source_paused(source_id, False)
 
-    def remove_source(self, source_id: int) -> None:
+    def remove(self, source_id: int) -> None:
         self.storage.get_source(source_id)
         self.storage.delete_source(source_id)
 

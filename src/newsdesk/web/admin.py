@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..errors import DiscoveryError, FetchError, NewsdeskError, NotFoundError, SourceExistsError
+from ..errors import DiscoveryError, FetchError, NewsdeskError, NotFoundError, ParseError, SourceExistsError
 from ..storage.base import Storage
 from .pages import Renderer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
@@ -106,7 +106,7 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
             return back(request, "error", labels["url_missing"])
         try:
             source = use.add_source(url, category)
-        except (DiscoveryError, FetchError, SourceExistsError) as exc:
+        except (DiscoveryError, FetchError, ParseError, SourceExistsError) as exc:
             # These carry plain words meant for the user.
             return back(request, "error", str(exc) or exc.kind)
         return back(request, "ok", labels["added"].format(name=source.display_name))
@@ -116,11 +116,11 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
         labels = renderer.labels(request)
         try:
             if action == "pause":
-                use.pause_source(source_id)
+                use.pause(source_id)
             elif action == "resume":
-                use.resume_source(source_id)
+                use.resume(source_id)
             else:
-                use.remove_source(source_id)
+                use.remove(source_id)
         except NotFoundError:
             return back(request, "error", labels["not_found_text"])
         except NewsdeskError as exc:

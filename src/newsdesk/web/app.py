@@ -32,17 +32,17 @@ log = logging.getLogger(__name__)
 
 
 class AdminServices(Protocol):
-    """What the sources admin needs from the services layer."""
+    """What the sources admin needs from the services layer (services.admin.SourceAdmin)."""
 
     def add_source(self, url: str, category: str | None = None) -> Source:
-        """Discover what to follow at `url` and store it. Raises DiscoveryError, FetchError or
-        SourceExistsError, whose messages the page shows."""
+        """Discover what to follow at `url` and store it. Raises DiscoveryError, FetchError,
+        ParseError or SourceExistsError, whose messages the page shows."""
 
-    def pause_source(self, source_id: int) -> None: ...
+    def pause(self, source_id: int) -> object: ...
 
-    def resume_source(self, source_id: int) -> None: ...
+    def resume(self, source_id: int) -> object: ...
 
-    def remove_source(self, source_id: int) -> None:
+    def remove(self, source_id: int) -> None:
         """Remove a source and its articles. Raises NotFoundError."""
 
 
