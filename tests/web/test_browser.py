@@ -41,7 +41,8 @@ REFERENCE_BODY = [
     "De Amerikaanse president Donald Trump heeft „een zeer goed telefoongesprek” gevoerd met "
     "NAVO-secretaris-generaal Mark Rutte over Groenland. Dat schrijft Trump dinsdag in een bericht op "
     "sociale media. Ook meldt hij te hebben ingestemd met een gesprek over Groenland met andere landen bij "
-    "het World Economic Forum in het Zwitserse Davos, dat maandag is begonnen en waar Trump woensdag spreekt.",
+    "het World Economic Forum in het Zwitserse Davos, dat maandag is begonnen en waar Trump woensdag "
+    "spreekt.",
     "De afgelopen dagen liepen de spanningen tussen de Verenigde Staten en Europese landen verder op nadat "
     "Trump zijn dreigementen over Groenland, autonoom gebied binnen het Deense koninkrijk, verder had "
     "opgevoerd. Zaterdag kondigde de Amerikaanse president aan per 1 februari 10 procent extra heffingen op "
@@ -84,7 +85,8 @@ def served(storage, settings, seeded, services) -> Iterator[Served]:
     newest = storage.get_article(seeded.home[0])
     reference_id = storage.add_article(NewArticle(
         source_id=seeded.nrc.id, url="https://www.nrc.nl/nieuws/2026/01/20/trump-rutte-groenland",
-        title=REFERENCE_TITLE, fetched_at=newest.fetched_at, published_at=newest.sort_at + timedelta(minutes=5),
+        title=REFERENCE_TITLE, fetched_at=newest.fetched_at,
+        published_at=newest.sort_at + timedelta(minutes=5),
         author="NRC", language="nl", image_url=photo_url, image_caption=REFERENCE_CAPTION,
         summary=REFERENCE_BODY[0][:200], html="".join(f"<p>{p}</p>" for p in REFERENCE_BODY),
         text="\n\n".join(REFERENCE_BODY)))
@@ -152,7 +154,8 @@ def at(page: Any, expected: str, timeout: float = 10.0) -> str:
     last = ""
     while time.monotonic() < deadline:
         try:
-            last = page.evaluate("document.readyState === 'complete' ? location.pathname + location.search : ''")
+            last = page.evaluate(
+                "document.readyState === 'complete' ? location.pathname + location.search : ''")
         except Exception:  # the context was replaced by the navigation; ask again
             last = ""
         if last and (last == expected or (expected.endswith("*") and last.startswith(expected[:-1]))):
