@@ -75,5 +75,7 @@ def test_format_time_relative_then_absolute() -> None:
     now = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
     assert format_time(now - timedelta(minutes=5), now, "en") == "5 min ago"
     assert format_time(now - timedelta(hours=3), now, "nl") == "3 uur geleden"
+    assert format_time(now + timedelta(minutes=10), now, "en") == "in 10 min"
+    assert format_time(now + timedelta(hours=5), now, "nl") == "over 5 uur"
     assert format_time(datetime(2026, 3, 4, 9, 7, tzinfo=UTC), now, "nl") == "4 mrt 2026, 09:07"
     assert format_time(datetime(2025, 10, 4, 9, 7, tzinfo=UTC), now, "en") == "4 Oct 2025, 09:07"

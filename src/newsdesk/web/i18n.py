@@ -56,6 +56,7 @@ _EN: dict[str, str] = {
     "paused": "Paused",
     "active": "Active",
     "never": "never",
+    "due_now": "due now",
     "none": "none",
     "no_sources": "No sources yet. Add one below.",
     "added": "Added: {name}",
@@ -77,6 +78,8 @@ _EN: dict[str, str] = {
     "just_now": "just now",
     "minutes_ago": "{n} min ago",
     "hours_ago": "{n} h ago",
+    "in_minutes": "in {n} min",
+    "in_hours": "in {n} h",
     "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
 }
 
@@ -122,6 +125,7 @@ _NL: dict[str, str] = {
     "paused": "Gepauzeerd",
     "active": "Actief",
     "never": "nooit",
+    "due_now": "nu aan de beurt",
     "none": "geen",
     "no_sources": "Nog geen bronnen. Voeg er hieronder een toe.",
     "added": "Toegevoegd: {name}",
@@ -143,6 +147,8 @@ _NL: dict[str, str] = {
     "just_now": "zojuist",
     "minutes_ago": "{n} min geleden",
     "hours_ago": "{n} uur geleden",
+    "in_minutes": "over {n} min",
+    "in_hours": "over {n} uur",
     "months": "jan feb mrt apr mei jun jul aug sep okt nov dec",
 }
 
@@ -196,5 +202,11 @@ def format_time(when: datetime, now: datetime, language: str) -> str:
         return labels["minutes_ago"].format(n=int(age.total_seconds() // 60))
     if timedelta(0) <= age < timedelta(days=1):
         return labels["hours_ago"].format(n=int(age.total_seconds() // 3600))
+    # the future: the admin's next fetch times
+    ahead = -age
+    if timedelta(0) < ahead < timedelta(hours=1):
+        return labels["in_minutes"].format(n=max(1, round(ahead.total_seconds() / 60)))
+    if timedelta(0) < ahead < timedelta(days=1):
+        return labels["in_hours"].format(n=round(ahead.total_seconds() / 3600))
     month = labels["months"].split()[when.month - 1]
     return f"{when.day} {month} {when.year}, {when:%H:%M}"
