@@ -112,8 +112,15 @@ def seed(storage: Storage, count: int = 12) -> Seeded:
 
 
 @pytest.fixture
-def storage() -> Iterator[Storage]:
-    store = FakeStorage()
+def storage(tmp_path: Path) -> Iterator[Storage]:
+    """The real SQLite storage in a fresh file; the in-memory fake only until the SQL storage exists."""
+    if importlib.util.find_spec("newsdesk.storage.sql") is None:
+        fake = FakeStorage()
+        yield fake
+        return
+    from newsdesk.storage import open_storage
+
+    store = open_storage("sqlite:///" + str(tmp_path / "t.sqlite"))
     yield store
     store.close()
 
