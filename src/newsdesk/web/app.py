@@ -56,7 +56,7 @@ class CachedStaticFiles(StaticFiles):
         return response
 
 
-# (status, title label, text label) per error; the one table of error -> HTTP.
+# status -> (title label, text label) of its error page; _status_for below is the one error -> HTTP map.
 _ERROR_PAGES: dict[int, tuple[str, str]] = {
     400: ("bad_request", "bad_request_text"),
     401: ("forbidden", "forbidden_text"),
