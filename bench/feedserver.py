@@ -1,13 +1,15 @@
 """A fast static server for benchmarks: every file of a folder held in memory, with ETag and 304.
 
 Runs in its own process (uvicorn, one worker) so that the system being measured has the other core.
-usage: python bench/feedserver.py DIR PORT
+usage: python bench/feedserver.py DIR PORT [HOSTS]
+With HOSTS, it listens on 127.0.0.1 ... 127.0.0.HOSTS, so a client sees that many distinct hosts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import mimetypes
+import socket
 import sys
 from pathlib import Path
 
@@ -38,13 +40,25 @@ def make_app(root: Path):  # type: ignore[no-untyped-def]
             await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", etag)]})
             await send({"type": "http.response.body", "body": b""})
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", ctype), (b"etag", etag), (b"content-length", str(len(body)).encode())]})
+        headers = [(b"content-type", ctype), (b"etag", etag), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
     return app
 
 
+def main() -> None:
+    root, port = Path(sys.argv[1]), int(sys.argv[2])
+    hosts = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    sockets = []
+    for h in range(hosts):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((f"127.0.0.{h + 1}", port))
+        sockets.append(sock)
+    config = uvicorn.Config(make_app(root), log_level="error", access_log=False)
+    uvicorn.Server(config).run(sockets=sockets)
+
+
 if __name__ == "__main__":
-    uvicorn.run(make_app(Path(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="error",
-                access_log=False)
+    main()

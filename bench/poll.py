@@ -33,9 +33,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HOSTS = 50
-WORDS = ("groenland navo heffing kabinet minister rutte trump europa verkiezing storm overstroming "
-         "tariff greenland nato cabinet election flood railway market inflation bank court ruling "
-         "parliament vote climate energy price strike union hospital school police city council").split()
+WORDS = (
+    "groenland", "navo", "heffing", "kabinet", "minister", "rutte", "trump", "europa",
+    "verkiezing", "storm", "overstroming", "tariff", "greenland", "nato", "cabinet", "election",
+    "flood", "railway", "market", "inflation", "bank", "court", "ruling", "parliament", "vote",
+    "climate", "energy", "price", "strike", "union", "hospital", "school", "police", "city",
+    "council",
+)
 
 
 def sentence(rnd: random.Random, n: int | None = None) -> str:
@@ -59,11 +63,13 @@ def generate(out: Path, port: int, feeds: int, items: int, pages: bool) -> list[
                            f"<pubDate>{date}</pubDate><description>{html.escape(desc)}</description></item>")
             if pages:
                 body = "\n".join(f"<p>{' '.join(sentence(rnd) for _ in range(4))}</p>" for _ in range(8))
-                page = (f'<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>{html.escape(title)} | '
-                        f"Krant {f}</title></head><body><header><nav><a href=\"/\">Home</a> <a href=\"/e\">Economie"
-                        f"</a></nav></header><main><article><h1>{html.escape(title)}</h1><figure><img src=\"/i.jpg\">"
-                        f"<figcaption>{sentence(rnd)}</figcaption></figure>{body}</article><aside>Schrijf je in "
-                        f"voor de nieuwsbrief</aside></main><footer>Alle rechten voorbehouden</footer></body></html>")
+                head = (f'<!doctype html><html lang="nl"><head><meta charset="utf-8">'
+                        f"<title>{html.escape(title)} | Krant {f}</title></head>")
+                chrome = '<header><nav><a href="/">Home</a> <a href="/e">Economie</a></nav></header>'
+                page = (f"{head}<body>{chrome}<main><article><h1>{html.escape(title)}</h1>"
+                        f'<figure><img src="/i.jpg"><figcaption>{sentence(rnd)}</figcaption></figure>{body}</article>'
+                        "<aside>Schrijf je in voor de nieuwsbrief</aside></main>"
+                        "<footer>Alle rechten voorbehouden</footer></body></html>")
                 path = out / "a" / f"f{f:05d}" / f"i{i:03d}.html"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(page)
@@ -82,13 +88,7 @@ def free_port() -> int:
 
 
 def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
-    code = (f"import sys, socket, uvicorn; sys.path.insert(0, {str(ROOT / 'bench')!r}); from feedserver import make_app;"
-            f"from pathlib import Path; socks=[]\n"
-            f"for h in range({HOSTS}):\n s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1);"
-            f" s.bind((f'127.0.0.{{h+1}}', {port})); socks.append(s)\n"
-            f"uvicorn.Server(uvicorn.Config(make_app(Path({str(root)!r})), log_level='error', access_log=False))"
-            f".run(sockets=socks)")
-    proc = subprocess.Popen([sys.executable, "-c", code])
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "feedserver.py"), str(root), str(port), str(HOSTS)])
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -154,7 +154,7 @@ def child_demo(db: str) -> dict[str, float]:
     site = DemoSite()
     site.start()
     try:
-        return child_newsdesk(site.source_urls(), db, fetch_pages=True)
+        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True)
     finally:
         site.stop()
 
@@ -233,9 +233,10 @@ def main() -> None:
         "", f"Speed-up over reader: first poll {rows[0][1] / rows[1][1]:.1f}x, re-poll {rows[0][2] / rows[1][2]:.1f}x.",
         "", "Full articles (fetch page + extract + store + index), newsdesk:", "",
         "| pages | articles | seconds | articles/s |", "| --- | --- | --- | --- |",
-        f"| generated ({args.article_feeds} feeds x 10 pages) | {art['entries']:,} | {art['first_s']:.1f} | "
-        f"{art['entries'] / art['first_s']:.1f} |",
-        f"| bundled demo site | {demo['entries']:,} | {demo['first_s']:.1f} | {demo['entries'] / demo['first_s']:.1f} |",
+        f"| generated ({args.article_feeds} feeds x 10 pages) | {art['entries']:,} | "
+        f"{art['first_s']:.1f} | {art['entries'] / art['first_s']:.1f} |",
+        f"| bundled demo site | {demo['entries']:,} | {demo['first_s']:.1f} | "
+        f"{demo['entries'] / demo['first_s']:.1f} |",
     ]
     section = "\n".join(lines)
     print(section)

@@ -356,7 +356,7 @@ def demo(settings: Settings = None) -> None:  # type: ignore[assignment]
 
     async def follow() -> None:
         async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
-            for url in site.source_urls():
+            for url in site.homepage_urls():
                 try:
                     source = await source_service.add_source(storage, fetcher, url)
                     console.print(f"  following {source.display_name} ({source.kind.value})")
@@ -375,7 +375,9 @@ def demo(settings: Settings = None) -> None:  # type: ignore[assignment]
 
 
 @app.command("settings")
-def settings_command(markdown: bool = typer.Option(False, "--markdown", help="Print the reference as Markdown.")) -> None:
+def settings_command(
+        markdown: bool = typer.Option(False, "--markdown", help="Print the reference as Markdown."),
+) -> None:
     """List every setting with its environment variable, default and meaning."""
     if markdown:
         sys.stdout.write(settings_markdown())

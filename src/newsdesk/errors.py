@@ -21,7 +21,15 @@
     ├── StorageError                    "storage"
     │   ├── SourceExistsError           "exists"
     │   └── NotFoundError               "not_found"
-    └── SettingsError                   "settings"
+    ├── SettingsError                   "settings"
+    ├── InvalidAddressError             "invalid_address"   an e-mail address newsdesk will not mail
+    ├── InvalidTokenError               "invalid_token"     forged, expired or wrong-purpose link token
+    └── MailError                       "mail"
+        ├── MailConnectionError         "mail_connection"   cannot connect, or the server hung up
+        ├── MailTimeoutError            "mail_timeout"      the server stalled past the timeout
+        ├── MailTemporaryError          "mail_temporary"    4xx still after every retry
+        ├── MailRejectedError           "mail_rejected"     5xx: permanent, per recipient; not retried
+        └── MailHeaderError             "mail_header"       a header value that would inject headers
 
 Every error's message is plain words a user can act on; `kind` is the stable key that sources
 record and summaries count.
@@ -37,6 +45,14 @@ __all__ = [
     "ExtractionError",
     "FetchError",
     "FetchTimeoutError",
+    "InvalidAddressError",
+    "InvalidTokenError",
+    "MailConnectionError",
+    "MailError",
+    "MailHeaderError",
+    "MailRejectedError",
+    "MailTemporaryError",
+    "MailTimeoutError",
     "HTTPStatusError",
     "InvalidURLError",
     "MalformedFeedError",
@@ -147,3 +163,42 @@ class NotFoundError(StorageError, LookupError):
 
 class SettingsError(NewsdeskError, ValueError):
     kind = "settings"
+
+
+class InvalidAddressError(NewsdeskError, ValueError):
+    kind = "invalid_address"
+
+
+class InvalidTokenError(NewsdeskError, ValueError):
+    kind = "invalid_token"
+
+
+class MailError(NewsdeskError):
+    """Sending mail failed. `code` is the SMTP reply code when the server gave one."""
+
+    kind = "mail"
+
+    def __init__(self, message: str, code: int | None = None, recipient: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.recipient = recipient
+
+
+class MailConnectionError(MailError):
+    kind = "mail_connection"
+
+
+class MailTimeoutError(MailError):
+    kind = "mail_timeout"
+
+
+class MailTemporaryError(MailError):
+    kind = "mail_temporary"
+
+
+class MailRejectedError(MailError):
+    kind = "mail_rejected"
+
+
+class MailHeaderError(MailError, ValueError):
+    kind = "mail_header"

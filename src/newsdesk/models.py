@@ -13,6 +13,15 @@ from datetime import datetime
 
 __all__ = [
     "Article",
+    "Cadence",
+    "DigestArticle",
+    "DigestEntry",
+    "DigestOutlet",
+    "DigestPeriod",
+    "Newsletter",
+    "Subscription",
+    "SubscriptionStatus",
+    "TopicKind",
     "ArticleCursor",
     "ArticleListItem",
     "ArticleStatus",
@@ -247,3 +256,129 @@ class FetchOutcome:
     #: errors.NewsdeskError.kind of the feed failure, if the poll failed
     error_kind: str | None = None
     error: str | None = None
+
+
+# --- Newsletters -------------------------------------------------------------------------------
+
+
+class Cadence(enum.StrEnum):
+    """How often a newsletter's digest goes out."""
+
+    #: as soon as new articles arrive (checked on a short fixed grid, see mail.digest)
+    IMMEDIATE = "immediate"
+    #: once a day at `Newsletter.hour` local time
+    DAILY = "daily"
+    #: once a week on `Newsletter.weekday` at `Newsletter.hour` local time
+    WEEKLY = "weekly"
+
+
+class TopicKind(enum.StrEnum):
+    """What a newsletter follows."""
+
+    #: every article of one source; `Newsletter.topic` is the source id as text
+    SOURCE = "source"
+    #: the articles matching a saved search; `Newsletter.topic` is the query
+    SEARCH = "search"
+
+
+@dataclass(frozen=True)
+class Newsletter:
+    """A topic newsletter an operator defined."""
+
+    id: int
+    name: str
+    #: one line under the name
+    tagline: str
+    topic_kind: TopicKind
+    topic: str
+    #: "nl" or "en": the language of the mails' labels
+    language: str = "en"
+    cadence: Cadence = Cadence.DAILY
+    #: local hour (0-23) of daily and weekly digests
+    hour: int = 7
+    #: day of weekly digests, 0 = Monday ... 6 = Sunday (datetime.weekday())
+    weekday: int = 0
+    #: IANA time zone of `hour` and `weekday`, e.g. "Europe/Amsterdam"
+    timezone: str = "Europe/Amsterdam"
+    created_at: datetime | None = None
+
+
+class SubscriptionStatus(enum.StrEnum):
+    #: signed up, confirmation mail sent, not yet confirmed (double opt-in)
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    newsletter_id: int
+    #: normalized with mail.addresses.normalize_address
+    address: str
+    status: SubscriptionStatus
+    created_at: datetime
+    #: bumped on every unsubscribe and re-subscribe; a confirm token carries the version it was made
+    #: for, so a confirm link replayed after an unsubscribe no longer re-activates anything
+    token_version: int = 0
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DigestArticle:
+    """An article as digest selection sees it."""
+
+    id: int
+    #: the story it belongs to; None means the article is a story of its own
+    story_id: int | None
+    title: str
+    #: the original article on the outlet's site
+    url: str
+    #: the article in newsdesk's reader
+    reader_url: str
+    #: the outlet's name ("NRC")
+    source_title: str
+    #: aware UTC; the time the article is listed by
+    published: datetime
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class DigestOutlet:
+    """One outlet that carried a story, with its own article."""
+
+    source_title: str
+    url: str
+    reader_url: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One story in a digest: its lead article and every outlet that carried it."""
+
+    #: the story id, or None for an article that is its own story
+    story_id: int | None
+    #: the first-published article's id, title, links and summary
+    article_id: int
+    title: str
+    url: str
+    reader_url: str
+    summary: str | None
+    #: first and latest publication within the period
+    first_published: datetime
+    last_published: datetime
+    #: deduplicated by outlet name, in order of first publication
+    outlets: tuple[DigestOutlet, ...]
+
+
+@dataclass(frozen=True)
+class DigestPeriod:
+    """The half-open interval [start, end) a digest covers, and its exactly-once key."""
+
+    start: datetime
+    end: datetime
+    #: "2026-01-20" (daily), "2026-W04" (weekly), "2026-01-20T10:15Z" (immediate); record
+    #: (subscription, key) when sending so a period is mailed once per subscriber
+    key: str

@@ -107,6 +107,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_interval", "int", 86_400, "Longest polling interval of a feed (also the backoff cap), in seconds."),
     Setting("scheduler_tick", "int", 30, "How often `newsdesk run` looks for due feeds, in seconds."),
     Setting("articles_per_feed", "int", 100, "Most new article pages fetched from one feed in one poll."),
+    Setting("smtp_host", "str", "", "SMTP server that newsletters are sent through. Empty means mail is "
+            "disabled."),
+    Setting("smtp_port", "int", 25, "Port of the SMTP server (587 for STARTTLS, 465 for TLS)."),
+    Setting("smtp_security", "str", "none", "How to secure the SMTP connection: none, starttls or tls."),
+    Setting("smtp_username", "str", "", "SMTP login name. Empty means no login."),
+    Setting("smtp_password", "str", "", "SMTP password.", secret=True),
+    Setting("mail_from", "str", "newsdesk@localhost", "Sender address of newsletter mails (From and "
+            "envelope sender)."),
+    Setting("public_url", "str", "http://127.0.0.1:8000", "The reader's public base URL, used for the "
+            "links in mails (reader, confirm, unsubscribe)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

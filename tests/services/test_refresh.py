@@ -37,7 +37,8 @@ def article_page(title: str, caption: str, base: str, i: int) -> str:
 <main><article><h1>{escape(title)}</h1>
 <figure><img src="{base}/img/{i}.jpg" alt=""><figcaption>{escape(caption)}</figcaption></figure>
 {body}</article>
-<aside class="newsletter"><h3>Schrijf je in voor de nieuwsbrief Krant Amerika</h3><form><input name="email"></form></aside>
+<aside class="newsletter"><h3>Schrijf je in voor de nieuwsbrief Krant Amerika</h3>
+<form><input name="email"></form></aside>
 <nav class="pager"><a href="/a/{i - 1}.html">Previous</a> <a href="/a/{i + 1}.html">Next</a></nav></main>
 <footer><p>&copy; 2026 Krant. Alle rechten voorbehouden.</p></footer></body></html>"""
 

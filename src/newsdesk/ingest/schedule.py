@@ -94,11 +94,9 @@ def next_poll_after_success(
     previous_interval: int | None = None,
     rng: random.Random | None = None,
 ) -> tuple[datetime, int]:
-    """(next poll time, interval learned). A 304 passes no entry times: the previous interval holds."""
-    if entry_times:
-        interval = posting_interval(entry_times, policy)
-    else:
-        interval = previous_interval or _clamp(3600, policy)
+    """(next poll time, interval learned)."""
+    # A 304 passes no entry times: the interval learned before holds.
+    interval = posting_interval(entry_times, policy) if entry_times else previous_interval or _clamp(3600, policy)
     delay = float(interval)
     max_age = cache_max_age(headers)
     if max_age is not None:
