@@ -11,5 +11,9 @@ def open_storage(url: str, *, migrate: bool = True) -> Storage:
 
     storage = SqlStorage(url)
     if migrate:
-        storage.migrate()
+        try:
+            storage.migrate()
+        except BaseException:
+            storage.close()
+            raise
     return storage

@@ -1,0 +1,102 @@
+"""PostgreSQL specifics: a weighted tsvector per article in its own language, queried in all of them."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import URL
+
+from ..stemming import QUERY_LANGUAGES, snowball_language
+from .schema import articles
+
+__all__ = ["PostgresBackend", "text_search_config"]
+
+#: every configuration a query is parsed with: each indexed language, and 'simple' (no stemming)
+#: for articles of other languages. Our Snowball names are PostgreSQL's configuration names.
+QUERY_CONFIGS: tuple[str, ...] = (*QUERY_LANGUAGES, "simple")
+
+# A view of `articles` that includes the dialect-only search column, so that an article and its
+# search vector go in with one INSERT. Only for inserting; queries use schema.articles.
+_articles_insert = sa.Table(
+    "articles",
+    sa.MetaData(),
+    *(sa.Column(c.name, c.type, primary_key=c.primary_key) for c in articles.c),
+    sa.Column("search", TSVECTOR),
+)
+_search = sa.literal_column("articles.search", TSVECTOR)
+
+# Any constant key will do: it serializes concurrent migrate() calls from several processes.
+_MIGRATION_LOCK = 0x6E657773  # "news"
+
+
+def text_search_config(language: str | None) -> str:
+    """The PostgreSQL text-search configuration for an article language ('simple' if unknown)."""
+    return snowball_language(language) or "simple"
+
+
+def _regconfig(name: str) -> sa.ColumnElement[Any]:
+    # Inlined rather than bound so the planner sees a constant; the names come from our own table.
+    if not re.fullmatch(r"[a-z]+", name):
+        raise ValueError(f"not a text search configuration name: {name!r}")
+    return sa.literal_column(f"'{name}'::regconfig")
+
+
+def search_vector(title: str, body: str, language: str | None) -> sa.ColumnElement[Any]:
+    config = _regconfig(text_search_config(language))
+    weighted_title = sa.func.setweight(sa.func.to_tsvector(config, title), sa.literal_column("'A'"))
+    weighted_body = sa.func.setweight(sa.func.to_tsvector(config, body), sa.literal_column("'B'"))
+    return weighted_title.op("||")(weighted_body)
+
+
+def _query(text: sa.BindParameter[str]) -> sa.ColumnElement[Any]:
+    # plainto_tsquery ANDs the words and reads no operators, so user input is never syntax. ORing
+    # one per configuration lets `heffingen` (Dutch) and `tariffs` (English) meet their stems.
+    parts = [sa.func.plainto_tsquery(_regconfig(name), text) for name in QUERY_CONFIGS]
+    return functools.reduce(lambda a, b: a.op("||")(b), parts)
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, url: URL) -> None:
+        # pre_ping: a web app outlives server restarts and idle-connection reaping.
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self.write_engine = self.engine
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        # PostgreSQL handles concurrent writers itself.
+        yield
+
+    def before_migrate(self, conn: sa.Connection) -> None:
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+
+    def insert(self, table: sa.Table) -> Any:
+        return pg_insert(table)
+
+    def insert_article(
+        self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
+    ) -> int | None:
+        stmt = (
+            pg_insert(_articles_insert)
+            .values({**values, "search": search_vector(title, body, language)})
+            .on_conflict_do_nothing(index_elements=["url"])
+            .returning(_articles_insert.c.id)
+        )
+        article_id: int | None = conn.execute(stmt).scalar_one_or_none()
+        return article_id
+
+    def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:
+        """`base` narrowed to the matches, and the best-first ordering."""
+        text = sa.bindparam("q", " ".join(query_words), sa.Text)
+        query = sa.select(_query(text).label("q")).cte("search_query")
+        stmt = base.join(query, sa.true()).where(_search.op("@@")(query.c.q))
+        # ts_rank weighs the title's 'A' lexemes above the body's 'B' ones.
+        return stmt, sa.func.ts_rank(_search, query.c.q).desc()

@@ -1,0 +1,159 @@
+"""SQLite specifics: connection set-up, the one-writer lock, and FTS5 search over pre-stemmed terms."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL
+from sqlalchemy.pool import StaticPool
+
+from ..errors import StorageError
+from ..stemming import query_variants, stem_terms
+from .schema import articles
+
+__all__ = ["SqliteBackend", "match_expression"]
+
+#: seconds SQLite waits for another process's write lock before failing
+BUSY_TIMEOUT_MS = 30_000
+#: seconds a thread waits for this process's write lock: a bound, not an expected wait
+LOCK_TIMEOUT = 60.0
+#: bm25 column weights: a word in the title counts ten times a word in the body
+TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0
+
+_PRAGMAS = (
+    # First, so that the pragmas below already wait for another process instead of failing.
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    # Readers never block the writer and the writer never blocks readers.
+    "PRAGMA journal_mode=WAL",
+    # Durable at every checkpoint; a power cut may lose the last transactions, never corrupts.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+)
+
+# One lock per database file for the whole process, shared by every SqlStorage on that file (the
+# web app and the ingest worker may each open one). Writes queue here instead of racing for
+# SQLite's lock, so "database is locked" never reaches a caller.
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+# The execution option that makes the "begin" hook take the write lock at once.
+_IMMEDIATE = "newsdesk_begin_immediate"
+
+_fts = sa.table("article_search", sa.column("rowid", sa.Integer), sa.column("title"), sa.column("body"))
+# The table name as a value: what MATCH and bm25() take as their first argument.
+_fts_ref: sa.ColumnClause[Any] = sa.literal_column("article_search")
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+def _quote(term: str) -> str:
+    # An FTS5 string: inside double quotes nothing is syntax, and a quote is written twice.
+    return '"' + term.replace('"', '""') + '"'
+
+
+def match_expression(query_words: Sequence[str]) -> str:
+    """An FTS5 query: per word an OR group of its variants, the groups ANDed. Every term is quoted,
+    so nothing the user typed is read as FTS5 syntax (NEAR, *, column filters, parentheses)."""
+    groups = []
+    for word in query_words:
+        variants = sorted(query_variants(word))
+        groups.append("(" + " OR ".join(_quote(v) for v in variants) + ")")
+    return " AND ".join(groups)
+
+
+class SqliteBackend:
+    name = "sqlite"
+
+    def __init__(self, url: URL) -> None:
+        database = url.database or ""
+        memory = database in ("", ":memory:") or url.query.get("mode") == "memory"
+        if memory:
+            # One shared connection, or every connection would see its own empty database. For tests
+            # and throwaway use; it is not meant for concurrent threads.
+            self.engine = sa.create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+            lock_key = f"memory:{id(self)}"
+        else:
+            path = Path(database).expanduser().resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = url.set(database=str(path))
+            # SQLAlchemy pools file connections and lets them cross threads (check_same_thread off).
+            self.engine = sa.create_engine(url)
+            lock_key = str(path)
+        self._lock = _lock_for(lock_key)
+        event.listen(self.engine, "connect", _on_connect)
+        event.listen(self.engine, "begin", _on_begin)
+        self.write_engine = self.engine.execution_options(**{_IMMEDIATE: True})
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        if not self._lock.acquire(timeout=LOCK_TIMEOUT):
+            raise StorageError(f"the database stayed busy with another write for over {LOCK_TIMEOUT:.0f} s")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def before_migrate(self, conn: sa.Connection) -> None:
+        """Nothing: migrate() already runs under the write lock and BEGIN IMMEDIATE."""
+
+    def insert(self, table: sa.Table) -> Any:
+        return sqlite_insert(table)
+
+    def insert_article(
+        self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
+    ) -> int | None:
+        stmt = sqlite_insert(articles).values(values).on_conflict_do_nothing(index_elements=["url"])
+        article_id: int | None = conn.execute(stmt.returning(articles.c.id)).scalar_one_or_none()
+        if article_id is not None:
+            # Same transaction as the article row: search never shows a missing article, nor misses
+            # a stored one.
+            conn.execute(
+                sa.insert(_fts).values(
+                    rowid=article_id,
+                    title=" ".join(stem_terms(title, language)),
+                    body=" ".join(stem_terms(body, language)),
+                )
+            )
+        return article_id
+
+    def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:
+        """`base` narrowed to the matches, and the best-first ordering."""
+        stmt = base.join(_fts, _fts.c.rowid == articles.c.id).where(
+            _fts_ref.op("MATCH")(sa.bindparam("match", match_expression(query_words), sa.Text))
+        )
+        # bm25 is lower for a better match.
+        return stmt, sa.func.bm25(_fts_ref, TITLE_WEIGHT, BODY_WEIGHT).asc()
+
+
+def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (which would BEGIN lazily and only
+    # before writes) so the "begin" hook below decides how each transaction starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+    finally:
+        cursor.close()
+
+
+def _on_begin(conn: sa.Connection) -> None:
+    # Writes take SQLite's write lock at BEGIN: a deferred transaction that reads first and then
+    # writes can fail at once with "database is locked" when another writer got in between, which
+    # the busy timeout cannot help. Reads begin deferred and, in WAL mode, never wait.
+    if conn.get_execution_options().get(_IMMEDIATE):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
