@@ -1,16 +1,13 @@
 """Fixtures for the web reader tests: a storage with two outlets and a dozen articles, the app, and a
-TestClient. The tests use only the Storage Protocol, so they run against the real storage too."""
+TestClient, over the real SQLite storage (tests/storage runs the same Protocol on PostgreSQL)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from fastapi import FastAPI
@@ -24,21 +21,9 @@ with warnings.catch_warnings():
 from newsdesk.errors import DiscoveryError
 from newsdesk.models import NewArticle, NewSource, Source
 from newsdesk.settings import Settings, load_settings
+from newsdesk.storage import open_storage
 from newsdesk.storage.base import Storage
 from newsdesk.web.app import create_app
-
-
-def _load_fakes() -> ModuleType:
-    # tests/ has no packages, so the fake is loaded by path under a name no other area uses.
-    spec = importlib.util.spec_from_file_location("newsdesk_web_fakes", Path(__file__).with_name("fakes.py"))
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-FakeStorage = _load_fakes().FakeStorage
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 
@@ -113,13 +98,7 @@ def seed(storage: Storage, count: int = 12) -> Seeded:
 
 @pytest.fixture
 def storage(tmp_path: Path) -> Iterator[Storage]:
-    """The real SQLite storage in a fresh file; the in-memory fake only until the SQL storage exists."""
-    if importlib.util.find_spec("newsdesk.storage.sql") is None:
-        fake = FakeStorage()
-        yield fake
-        return
-    from newsdesk.storage import open_storage
-
+    """The real SQLite storage, in a fresh file per test."""
     store = open_storage("sqlite:///" + str(tmp_path / "t.sqlite"))
     yield store
     store.close()
