@@ -1,0 +1,131 @@
+"""The web reader: create_app() builds everything from what it is given (no globals), and maps errors
+to HTTP in one place. Pages never show a stack trace; every response carries the security headers.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
+
+from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
+from ..models import Source
+from ..services.reading import BadListParameterError
+from ..settings import Settings
+from ..storage.base import Storage
+from .admin import CsrfRejected, ServicesUnavailable, admin_router
+from .pages import STATIC_DIR, Renderer, reader_router
+from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
+
+__all__ = ["AdminServices", "create_app"]
+
+log = logging.getLogger(__name__)
+
+
+class AdminServices(Protocol):
+    """What the sources admin needs from the services layer (services.admin.SourceAdmin)."""
+
+    def add_source(self, url: str, category: str | None = None) -> Source:
+        """Discover what to follow at `url` and store it. Raises DiscoveryError, FetchError,
+        ParseError or SourceExistsError, whose messages the page shows."""
+
+    def pause(self, source_id: int) -> object: ...
+
+    def resume(self, source_id: int) -> object: ...
+
+    def remove(self, source_id: int) -> None:
+        """Remove a source and its articles. Raises NotFoundError."""
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files with a long cache: their URLs carry a content hash (pages.Renderer.static)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=604800"
+        return response
+
+
+# status -> (title label, text label) of its error page; _status_for below is the one error -> HTTP map.
+_ERROR_PAGES: dict[int, tuple[str, str]] = {
+    400: ("bad_request", "bad_request_text"),
+    401: ("forbidden", "forbidden_text"),
+    403: ("forbidden", "forbidden_text"),
+    404: ("not_found", "not_found_text"),
+    405: ("bad_request", "bad_request_text"),
+    409: ("conflict", "bad_request_text"),
+    503: ("unavailable", "admin_unavailable"),
+    500: ("error_title", "server_error_text"),
+}
+
+
+def _status_for(exc: Exception) -> int:
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    if isinstance(exc, AdminDenied):
+        return exc.status
+    if isinstance(exc, CsrfRejected):
+        return 403
+    if isinstance(exc, ServicesUnavailable):
+        return 503
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, SourceExistsError):
+        return 409
+    if isinstance(exc, (BadListParameterError, RequestValidationError)):
+        return 400
+    if isinstance(exc, StorageError):
+        return 503
+    if isinstance(exc, NewsdeskError):
+        return 400
+    return 500
+
+
+def create_app(storage: Storage, settings: Settings, services: AdminServices | None = None) -> FastAPI:
+    """The web reader over `storage`. Without `services` the admin shows sources read-only."""
+    # An empty secret_key gets a per-process one: CSRF tokens then last until a restart.
+    secret_key = str(settings.secret_key or "") or secrets.token_urlsafe(32)
+    renderer = Renderer(settings, clock=lambda: datetime.now(UTC))
+    csrf = CsrfTokens(secret_key)
+
+    app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(reader_router(storage, renderer))
+    app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+
+    def error_page(request: Request, exc: Exception) -> Response:
+        status = _status_for(exc)
+        if status >= 500 and not isinstance(exc, (StarletteHTTPException, ServicesUnavailable)):
+            log.error("error serving %s %s", request.method, request.url.path, exc_info=exc)
+        title, text = _ERROR_PAGES.get(status, _ERROR_PAGES[400 if status < 500 else 500])
+        headers = dict(SECURITY_HEADERS)  # also here: a 500 is answered outside the middleware
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="newsdesk admin", charset="UTF-8"'
+        try:
+            return renderer.render(request, "error.html", status=status, headers=headers,
+                                   status_code=status, title_key=title, text_key=text)
+        except Exception:  # the error page itself failed: answer plainly, never a trace
+            log.exception("error page failed")
+            return HTMLResponse("<!doctype html><title>Error</title><p>Error</p>", status_code=status,
+                                headers=headers)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        return error_page(request, exc)
+
+    handler: Callable[[Request, Exception], Awaitable[Response]] = handle
+    for exc_class in (StarletteHTTPException, RequestValidationError, NewsdeskError, BadListParameterError,
+                      AdminDenied, CsrfRejected, ServicesUnavailable, Exception):
+        app.add_exception_handler(exc_class, handler)
+    app.state.renderer = renderer
+    return app

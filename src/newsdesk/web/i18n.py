@@ -1,0 +1,212 @@
+"""Interface labels in English and Dutch, and the choice of language for a request.
+
+Labels are a plain dict per language; a missing Dutch label falls back to English, so a new label
+never breaks a page. Article text is never translated, only the interface around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+__all__ = ["LANGUAGES", "LANGUAGE_COOKIE", "Labels", "choose_language", "format_time", "labels_for"]
+
+LANGUAGES = ("en", "nl")
+LANGUAGE_COOKIE = "newsdesk_lang"
+
+_EN: dict[str, str] = {
+    "home": "Home",
+    "sources": "Sources",
+    "search": "Search",
+    "search_placeholder": "Search articles",
+    "previous": "Previous",
+    "next": "Next",
+    "older": "Older",
+    "newer": "Newer",
+    "source": "Source",
+    "latest": "Latest news",
+    "no_articles": "No articles yet.",
+    "no_results": "Nothing found.",
+    "results": "{count} results for “{query}”",
+    "result": "1 result for “{query}”",
+    "search_hint": "Search titles and article text.",
+    "by": "By",
+    "not_extracted": "The full article could not be collected; this is the feed's summary.",
+    "reason": "Reason",
+    "read_original": "Read it at the source",
+    "language": "Language",
+    "skip": "Skip to content",
+    "keys_hint": "Keys: j/k next/previous, o open",
+    "admin_title": "Sources",
+    "add_source": "Add a source",
+    "url": "Web address (feed, site or home page)",
+    "category": "Category (optional)",
+    "add": "Add",
+    "pause": "Pause",
+    "resume": "Resume",
+    "remove": "Remove",
+    "remove_confirm": "Remove this source and all its articles",
+    "name": "Name",
+    "kind": "Kind",
+    "articles": "Articles",
+    "last_fetch": "Last fetch",
+    "next_fetch": "Next fetch",
+    "state": "State",
+    "last_error": "Last error",
+    "paused": "Paused",
+    "active": "Active",
+    "never": "never",
+    "due_now": "due now",
+    "none": "none",
+    "no_sources": "No sources yet. Add one below.",
+    "added": "Added: {name}",
+    "url_missing": "Give the web address of a feed or site.",
+    "removed": "Removed.",
+    "updated": "Updated.",
+    "admin_unavailable": "Adding and changing sources is not available in this server.",
+    "error_title": "Something went wrong",
+    "unavailable": "Not available",
+    "conflict": "Already there",
+    "not_found": "Not found",
+    "not_found_text": "There is nothing at this address.",
+    "bad_request": "Bad request",
+    "bad_request_text": "The address or form could not be read.",
+    "forbidden": "Forbidden",
+    "forbidden_text": "You may not open this page.",
+    "server_error_text": "The server met an error. It has been logged.",
+    "back_home": "Back to the home page",
+    "just_now": "just now",
+    "minutes_ago": "{n} min ago",
+    "hours_ago": "{n} h ago",
+    "in_minutes": "in {n} min",
+    "in_hours": "in {n} h",
+    "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+}
+
+_NL: dict[str, str] = {
+    "home": "Home",
+    "sources": "Bronnen",
+    "search": "Zoeken",
+    "search_placeholder": "Zoek in artikelen",
+    "previous": "Vorige",
+    "next": "Volgende",
+    "older": "Ouder",
+    "newer": "Nieuwer",
+    "source": "Bron",
+    "latest": "Laatste nieuws",
+    "no_articles": "Nog geen artikelen.",
+    "no_results": "Niets gevonden.",
+    "results": "{count} resultaten voor „{query}”",
+    "result": "1 resultaat voor „{query}”",
+    "search_hint": "Zoek in titels en artikeltekst.",
+    "by": "Door",
+    "not_extracted": "Het volledige artikel kon niet worden opgehaald; dit is de samenvatting uit de feed.",
+    "reason": "Reden",
+    "read_original": "Lees het bij de bron",
+    "language": "Taal",
+    "skip": "Naar de inhoud",
+    "keys_hint": "Toetsen: j/k volgende/vorige, o openen",
+    "admin_title": "Bronnen",
+    "add_source": "Bron toevoegen",
+    "url": "Webadres (feed, site of homepage)",
+    "category": "Categorie (optioneel)",
+    "add": "Toevoegen",
+    "pause": "Pauzeren",
+    "resume": "Hervatten",
+    "remove": "Verwijderen",
+    "remove_confirm": "Deze bron en al haar artikelen verwijderen",
+    "name": "Naam",
+    "kind": "Soort",
+    "articles": "Artikelen",
+    "last_fetch": "Laatst opgehaald",
+    "next_fetch": "Volgende keer",
+    "state": "Status",
+    "last_error": "Laatste fout",
+    "paused": "Gepauzeerd",
+    "active": "Actief",
+    "never": "nooit",
+    "due_now": "nu aan de beurt",
+    "none": "geen",
+    "no_sources": "Nog geen bronnen. Voeg er hieronder een toe.",
+    "added": "Toegevoegd: {name}",
+    "url_missing": "Geef het webadres van een feed of site.",
+    "removed": "Verwijderd.",
+    "updated": "Bijgewerkt.",
+    "admin_unavailable": "Bronnen toevoegen en wijzigen kan niet op deze server.",
+    "error_title": "Er ging iets mis",
+    "unavailable": "Niet beschikbaar",
+    "conflict": "Bestaat al",
+    "not_found": "Niet gevonden",
+    "not_found_text": "Op dit adres staat niets.",
+    "bad_request": "Ongeldig verzoek",
+    "bad_request_text": "Het adres of formulier kon niet worden gelezen.",
+    "forbidden": "Geen toegang",
+    "forbidden_text": "Je mag deze pagina niet openen.",
+    "server_error_text": "De server maakte een fout. Die is vastgelegd.",
+    "back_home": "Terug naar de voorpagina",
+    "just_now": "zojuist",
+    "minutes_ago": "{n} min geleden",
+    "hours_ago": "{n} uur geleden",
+    "in_minutes": "over {n} min",
+    "in_hours": "over {n} uur",
+    "months": "jan feb mrt apr mei jun jul aug sep okt nov dec",
+}
+
+_LABELS: dict[str, dict[str, str]] = {"en": _EN, "nl": {**_EN, **_NL}}
+
+Labels = Mapping[str, str]
+
+
+def labels_for(language: str) -> Labels:
+    return _LABELS.get(language, _EN)
+
+
+def _from_accept_language(header: str) -> str | None:
+    """The supported language the browser ranks highest (q-values honoured, bounded input)."""
+    best: tuple[float, str] | None = None
+    for part in header[:500].split(",")[:20]:
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        params = params.strip()
+        if params.startswith("q="):
+            try:
+                quality = float(params[2:])
+            except ValueError:
+                quality = 0.0
+        if lang in LANGUAGES and quality > 0 and (best is None or quality > best[0]):
+            best = (quality, lang)
+    return best[1] if best else None
+
+
+def choose_language(query: str | None, cookie: str | None, accept_language: str | None,
+                    default: str) -> str:
+    """?lang=, else the cookie it set, else Accept-Language, else the configured default."""
+    for candidate in (query, cookie):
+        if candidate in LANGUAGES:
+            return candidate
+    if accept_language:
+        found = _from_accept_language(accept_language)
+        if found:
+            return found
+    return default if default in LANGUAGES else "en"
+
+
+def format_time(when: datetime, now: datetime, language: str) -> str:
+    """Relative within the last day ("3 h ago"), else an absolute date in the reader's language."""
+    labels = labels_for(language)
+    age = now - when
+    if timedelta(0) <= age < timedelta(minutes=1):
+        return labels["just_now"]
+    if timedelta(0) <= age < timedelta(hours=1):
+        return labels["minutes_ago"].format(n=int(age.total_seconds() // 60))
+    if timedelta(0) <= age < timedelta(days=1):
+        return labels["hours_ago"].format(n=int(age.total_seconds() // 3600))
+    # the future: the admin's next fetch times
+    ahead = -age
+    if timedelta(0) < ahead < timedelta(hours=1):
+        return labels["in_minutes"].format(n=max(1, round(ahead.total_seconds() / 60)))
+    if timedelta(0) < ahead < timedelta(days=1):
+        return labels["in_hours"].format(n=round(ahead.total_seconds() / 3600))
+    month = labels["months"].split()[when.month - 1]
+    return f"{when.day} {month} {when.year}, {when:%H:%M}"
