@@ -117,6 +117,11 @@ SETTINGS: tuple[Setting, ...] = (
             "envelope sender)."),
     Setting("public_url", "str", "http://127.0.0.1:8000", "The reader's public base URL, used for the "
             "links in mails (reader, confirm, unsubscribe)."),
+    # -- accounts and APIs (users, sessions, feed-reader apps) --
+    Setting("login_attempts", "int", 10, "Failed logins allowed per client address and per user name within "
+            "`login_window` before further attempts are refused (web, Google Reader and Miniflux APIs)."),
+    Setting("login_window", "int", 900, "The window, in seconds, that failed logins are counted in."),
+    Setting("session_days", "int", 30, "How long a web login and a Google Reader API token stay valid, in days."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

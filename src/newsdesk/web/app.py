@@ -18,11 +18,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Scope
 
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
+from ..errors_accounts import AuthenticationError, PermissionDeniedError, RateLimitedError
 from ..models import Source
 from ..services.reading import BadListParameterError
 from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
+from .api_common import api_error_response, is_api_path
+from .auth import install_accounts
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 
@@ -78,6 +81,8 @@ def _status_for(exc: Exception) -> int:
         return 403
     if isinstance(exc, ServicesUnavailable):
         return 503
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError, RateLimitedError)):
+        return {"unauthenticated": 401, "forbidden": 403}.get(exc.kind, 429)
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, SourceExistsError):
@@ -103,6 +108,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+    install_accounts(app, storage, settings, renderer, csrf, secret_key, services)
 
     def error_page(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)
@@ -121,6 +127,8 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
                                 headers=headers)
 
     async def handle(request: Request, exc: Exception) -> Response:
+        if is_api_path(request.url.path):  # the APIs answer in their own shape (web/api_common.py)
+            return api_error_response(request, exc)
         return error_page(request, exc)
 
     handler: Callable[[Request, Exception], Awaitable[Response]] = handle

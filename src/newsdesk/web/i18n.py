@@ -210,3 +210,62 @@ def format_time(when: datetime, now: datetime, language: str) -> str:
         return labels["in_hours"].format(n=round(ahead.total_seconds() / 3600))
     month = labels["months"].split()[when.month - 1]
     return f"{when.day} {month} {when.year}, {when:%H:%M}"
+
+
+# -- accounts: login, account page, read/starred (web/auth.py) ------------------------------------
+_ACCOUNT_EN: dict[str, str] = {
+    "login": "Log in",
+    "logout": "Log out",
+    "account": "Account",
+    "user_name": "User name",
+    "password": "Password",
+    "new_password": "New password",
+    "change_password": "Change password",
+    "password_changed": "Password changed.",
+    "login_failed": "Wrong user name or password.",
+    "login_limited": "Too many failed logins. Try again later.",
+    "api_keys": "API keys",
+    "api_key_name": "Name",
+    "create_key": "Create key",
+    "key_created": "New key (shown once, copy it now):",
+    "revoke": "Revoke",
+    "revoked": "revoked",
+    "last_used": "Last used",
+    "no_keys": "No API keys yet.",
+    "mark_read": "Mark read",
+    "mark_unread": "Mark unread",
+    "star": "Star",
+    "unstar": "Unstar",
+    "starred": "Starred",
+    "unread": "Unread",
+    "apps_help": "Feed reader apps: Google Reader API at {url}/api/greader, Miniflux API at {url}.",
+}
+_ACCOUNT_NL: dict[str, str] = {
+    "login": "Inloggen",
+    "logout": "Uitloggen",
+    "account": "Account",
+    "user_name": "Gebruikersnaam",
+    "password": "Wachtwoord",
+    "new_password": "Nieuw wachtwoord",
+    "change_password": "Wachtwoord wijzigen",
+    "password_changed": "Wachtwoord gewijzigd.",
+    "login_failed": "Verkeerde gebruikersnaam of wachtwoord.",
+    "login_limited": "Te veel mislukte pogingen. Probeer het later opnieuw.",
+    "api_keys": "API-sleutels",
+    "api_key_name": "Naam",
+    "create_key": "Sleutel maken",
+    "key_created": "Nieuwe sleutel (eenmalig getoond, kopieer hem nu):",
+    "revoke": "Intrekken",
+    "revoked": "ingetrokken",
+    "last_used": "Laatst gebruikt",
+    "no_keys": "Nog geen API-sleutels.",
+    "mark_read": "Markeer gelezen",
+    "mark_unread": "Markeer ongelezen",
+    "star": "Ster",
+    "unstar": "Ster weg",
+    "starred": "Met ster",
+    "unread": "Ongelezen",
+    "apps_help": "Feedlezer-apps: Google Reader-API op {url}/api/greader, Miniflux-API op {url}.",
+}
+_EN.update(_ACCOUNT_EN)
+_LABELS["nl"].update({**_ACCOUNT_EN, **_ACCOUNT_NL})

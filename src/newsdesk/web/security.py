@@ -126,7 +126,12 @@ def _basic_password(header: str | None) -> tuple[str, str] | None:
 
 
 def check_admin(request: Request, admin_password: str) -> None:
-    """Raises AdminDenied unless the request may reach the admin pages."""
+    """Raises AdminDenied unless the request may reach the admin pages: a logged-in admin user
+    (web/auth.py sets app.state.current_user), else the operator's password or loopback."""
+    resolve = getattr(request.app.state, "current_user", None)
+    user = resolve(request) if resolve is not None else None
+    if user is not None and getattr(user, "is_admin", False):
+        return
     if admin_password:
         given = _basic_password(request.headers.get("authorization"))
         if given is None:

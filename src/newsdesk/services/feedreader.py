@@ -1,0 +1,148 @@
+"""Use cases that the feed-reader APIs (Google Reader, Miniflux, the own API) share.
+
+Subscriptions are the operator's sources; a category is a source's category. Per-user state (read,
+starred, labels) goes through storage's UsersStorage. Each API module translates its protocol to
+these calls and back; none of them composes storage calls itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from ..errors import NotFoundError
+from ..models import NewSource, Source
+from ..models_accounts import User, UserArticle
+from ..settings import Settings
+from ..storage.base import Storage
+from ..storage.users import EntryQuery, UnreadCount
+
+__all__ = [
+    "Category",
+    "SourceDirectory",
+    "category_id",
+    "change_labels",
+    "count_entries",
+    "discover",
+    "entries",
+    "mark_read",
+    "refresh_soon",
+    "set_state",
+    "unread_counts",
+]
+
+#: how long the directory of sources is reused; the list changes rarely, and apps ask for it often
+DIRECTORY_TTL = 5.0
+
+
+@dataclass(frozen=True)
+class Category:
+    #: stable across restarts and machines: derived from the title (see category_id)
+    id: int
+    title: str
+
+
+def category_id(title: str) -> int:
+    """A stable positive id for a category title. Categories are sources' text field, not a table;
+    CRC-32 keeps the id the same wherever the title is (collisions among a few dozen are
+    negligible, and would only merge two folders in an app's view). Never 0: apps read 0 as none."""
+    return (zlib.crc32(title.encode("utf-8")) & 0x7FFFFFFF) or 1
+
+
+class SourceDirectory:
+    """The sources by id and the categories, cached for a few seconds (the APIs ask on every
+    request; listing sources counts articles, which costs on a large archive)."""
+
+    def __init__(self, storage: Storage, ttl: float = DIRECTORY_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.storage = storage
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._loaded_at = -1e18
+        self._sources: dict[int, Source] = {}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._loaded_at = -1e18
+
+    def sources(self) -> dict[int, Source]:
+        now = self._clock()
+        with self._lock:
+            if now - self._loaded_at < self.ttl:
+                return self._sources
+        loaded = {source.id: source for source in self.storage.list_sources()}
+        with self._lock:
+            self._sources, self._loaded_at = loaded, now
+        return loaded
+
+    def get(self, source_id: int) -> Source:
+        source = self.sources().get(source_id)
+        if source is None:
+            raise NotFoundError(f"no source with id {source_id}")
+        return source
+
+    def find_url(self, url: str) -> Source | None:
+        return next((s for s in self.sources().values() if s.url == url), None)
+
+    def categories(self) -> list[Category]:
+        titles = sorted({s.category for s in self.sources().values() if s.category}, key=str.lower)
+        return [Category(category_id(title), title) for title in titles]
+
+    def category_by_id(self, cat_id: int) -> Category:
+        for category in self.categories():
+            if category.id == cat_id:
+                return category
+        raise NotFoundError(f"no category with id {cat_id}")
+
+
+def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
+    return storage.query_user_articles(query, with_body=with_body)
+
+
+def count_entries(storage: Storage, query: EntryQuery) -> int:
+    return storage.count_user_articles(query)
+
+
+def set_state(storage: Storage, user: User, article_ids: Iterable[int], *, read: bool | None = None,
+              starred: bool | None = None, now: datetime | None = None) -> int:
+    """Set read/starred for the user; ids that are not articles are skipped (another user's state
+    is never touched: the user is part of every row's key)."""
+    return storage.set_article_state(user.id, article_ids, now or datetime.now(UTC), read=read, starred=starred)
+
+
+def mark_read(storage: Storage, query: EntryQuery, now: datetime | None = None) -> int:
+    return storage.mark_read(query, now or datetime.now(UTC))
+
+
+def change_labels(storage: Storage, user: User, article_ids: Iterable[int], *, add: Sequence[str] = (),
+                  remove: Sequence[str] = ()) -> None:
+    storage.change_labels(user.id, article_ids, add=add, remove=remove)
+
+
+def unread_counts(storage: Storage, user: User) -> list[UnreadCount]:
+    return storage.unread_counts(user.id)
+
+
+def discover(settings: Settings, url: str) -> NewSource:
+    """What newsdesk would follow at `url` (feed, sitemap or home page), without storing it. Runs
+    its own event loop: the web calls it from a worker thread. Raises DiscoveryError/FetchError."""
+    from ..ingest.discover import discover_source
+    from ..ingest.fetch import Fetcher, FetchPolicy
+
+    async def find() -> NewSource:
+        async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
+            return await discover_source(fetcher, url)
+
+    return asyncio.run(find())
+
+
+def refresh_soon(storage: Storage, source: Source, now: datetime | None = None) -> None:
+    """Make a source due at once; the scheduler (`newsdesk run`/`worker`) polls it on its next tick.
+    The API answers right away instead of holding a request open for a whole poll."""
+    storage.update_fetch_state(source.id, replace(source.state, next_fetch_at=now or datetime.now(UTC)))

@@ -1,0 +1,473 @@
+"""Users, API keys and per-user article state: tables, the UsersStorage Protocol, and its SQL.
+
+Sources and articles are global (the operator's); what is per user is whether an article is read,
+starred or labelled. An article without a state row is unread and unstarred, so a new user starts
+with everything unread and no row is written until someone acts.
+
+UsersMixin is one of SqlStorage's bases and uses its plumbing (_read, _write, _backend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+
+from ..errors import NotFoundError
+from ..errors_accounts import UserExistsError
+from ..models import Article, ArticleCursor, ArticleStatus
+from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserArticle
+from .schema import UTCDateTime, articles, metadata, sources
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+__all__ = [
+    "MAX_ENTRY_PAGE",
+    "MAX_IDS_PER_CALL",
+    "MAX_LABEL_LENGTH",
+    "EntryQuery",
+    "UnreadCount",
+    "UsersMixin",
+    "UsersStorage",
+    "api_keys",
+    "article_labels",
+    "article_states",
+    "users",
+]
+
+#: the most entries one query returns (a GReader `n` or a Miniflux `limit` is capped here)
+MAX_ENTRY_PAGE = 10_000
+#: the most article ids one state change or contents call takes
+MAX_IDS_PER_CALL = 10_000
+MAX_LABEL_LENGTH = 100
+MAX_NAME_LENGTH = 64
+#: ids per IN (...) clause, under every driver's parameter limit
+_ID_CHUNK = 500
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(MAX_NAME_LENGTH), nullable=False),
+    # SHA-256 of the key: keys are long random strings, so a fast hash is enough, and the lookup
+    # is one indexed equality instead of a password check per request.
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.Index(None, "user_id"),
+)
+
+article_states = sa.Table(
+    "article_states",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("read", sa.Boolean, nullable=False),
+    sa.Column("starred", sa.Boolean, nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    # Deleting a source cascades to its articles' states: without this each delete scans the table.
+    sa.Index(None, "article_id"),
+)
+
+article_labels = sa.Table(
+    "article_labels",
+    metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("label", sa.String(MAX_LABEL_LENGTH), primary_key=True),
+    sa.Index(None, "article_id"),
+    sa.Index(None, "user_id", "label"),
+)
+
+
+@dataclass(frozen=True)
+class EntryQuery:
+    """Which of one user's articles a listing shows, in which order. None means no restriction."""
+
+    user_id: int
+    source_ids: tuple[int, ...] | None = None
+    #: a source category (Miniflux categories, GReader folder labels)
+    category: str | None = None
+    #: a user label (GReader `user/-/label/X` that is not a category)
+    label: str | None = None
+    read: ReadFilter = ReadFilter.ALL
+    starred: bool | None = None
+    article_ids: tuple[int, ...] | None = None
+    #: sort_at >= newer_than and sort_at < older_than
+    newer_than: datetime | None = None
+    older_than: datetime | None = None
+    order: EntryOrder = EntryOrder.NEWEST_FIRST
+    #: continue after this position, in `order`'s direction (keyset paging)
+    cursor: ArticleCursor | None = None
+    limit: int = 50
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class UnreadCount:
+    source_id: int
+    count: int
+    newest: datetime
+
+
+class UsersStorage(Protocol):
+    # -- users --
+    def add_user(self, name: str, password_hash: str, is_admin: bool, now: datetime) -> User:
+        """Raises UserExistsError if the name is taken."""
+
+    def get_user(self, user_id: int) -> User:
+        """Raises NotFoundError."""
+
+    def find_user(self, name: str) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Raises NotFoundError."""
+
+    # -- API keys --
+    def add_api_key(self, user_id: int, name: str, key_hash: str, prefix: str, now: datetime) -> ApiKey: ...
+
+    def find_api_key(self, key_hash: str) -> tuple[ApiKey, User] | None:
+        """The key with that hash and its owner, revoked or not (the caller decides)."""
+
+    def list_api_keys(self, user_id: int | None = None) -> list[ApiKey]:
+        """Newest first; every user's when user_id is None."""
+
+    def revoke_api_key(self, key_id: int, now: datetime, user_id: int | None = None) -> None:
+        """Raises NotFoundError (also for another user's key when user_id is given)."""
+
+    def touch_api_key(self, key_id: int, now: datetime) -> None: ...
+
+    # -- per-user article state --
+    def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
+        """The user's view of the matching articles; without body, html and text are empty."""
+
+    def count_user_articles(self, query: EntryQuery) -> int:
+        """How many match, ignoring cursor, limit and offset."""
+
+    def set_article_state(self, user_id: int, article_ids: Iterable[int], now: datetime, *,
+                          read: bool | None = None, starred: bool | None = None) -> int:
+        """Set read and/or starred on existing articles (unknown ids are skipped). Returns how many
+        articles exist among the ids."""
+
+    def mark_read(self, query: EntryQuery, now: datetime) -> int:
+        """Mark every article matching the query's filters (not its paging) read; returns how many
+        changed."""
+
+    def change_labels(self, user_id: int, article_ids: Iterable[int], *, add: Sequence[str] = (),
+                      remove: Sequence[str] = ()) -> None: ...
+
+    def list_labels(self, user_id: int) -> list[str]: ...
+
+    def unread_counts(self, user_id: int) -> list[UnreadCount]:
+        """Per source with unread articles: the count and the newest unread one's time."""
+
+
+# The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
+_SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
+
+_HEAD_COLUMNS = (
+    articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
+    articles.c.title, articles.c.fetched_at, articles.c.sort_at, articles.c.status, articles.c.guid,
+    articles.c.canonical_url, articles.c.published_at, articles.c.author, articles.c.language,
+    articles.c.image_url, articles.c.image_caption, articles.c.summary, articles.c.error,
+    article_states.c.read, article_states.c.starred, article_states.c.changed_at,
+)
+_BODY_COLUMNS = (articles.c.html, articles.c.text)
+
+
+def _to_user(row: Any) -> User:
+    return User(id=row.id, name=row.name, password_hash=row.password_hash, is_admin=bool(row.is_admin),
+                created_at=row.created_at)
+
+
+def _to_key(row: Any) -> ApiKey:
+    return ApiKey(id=row.id, user_id=row.user_id, name=row.name, prefix=row.prefix, created_at=row.created_at,
+                  last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+def _to_user_article(row: Any, with_body: bool, labels: tuple[str, ...]) -> UserArticle:
+    article = Article(
+        id=row.id, source_id=row.source_id, source_title=row.source_title, url=row.url, title=row.title,
+        fetched_at=row.fetched_at, sort_at=row.sort_at, status=ArticleStatus(row.status), guid=row.guid,
+        canonical_url=row.canonical_url, published_at=row.published_at, author=row.author,
+        language=row.language, image_url=row.image_url, image_caption=row.image_caption,
+        summary=row.summary, error=row.error,
+        html=row.html if with_body else "", text=row.text if with_body else "",
+    )
+    return UserArticle(article=article, read=bool(row.read), starred=bool(row.starred), labels=labels,
+                       changed_at=row.changed_at)
+
+
+def _state_join(user_id: int) -> sa.Join:
+    return articles.join(sources, sources.c.id == articles.c.source_id).outerjoin(
+        article_states,
+        sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id),
+    )
+
+
+def _is_read() -> sa.ColumnElement[bool]:
+    return sa.and_(article_states.c.read.is_not(None), article_states.c.read.is_(True))
+
+
+def _where(stmt: sa.Select[Any], q: EntryQuery) -> sa.Select[Any]:
+    """The query's filters (not its paging) on a select over _state_join."""
+    if q.source_ids is not None:
+        stmt = stmt.where(articles.c.source_id.in_(list(q.source_ids)[:_ID_CHUNK]))
+    if q.category is not None:
+        stmt = stmt.where(sources.c.category == q.category)
+    if q.label is not None:
+        stmt = stmt.where(sa.exists().where(
+            article_labels.c.user_id == q.user_id,
+            article_labels.c.article_id == articles.c.id,
+            article_labels.c.label == q.label,
+        ))
+    if q.read is ReadFilter.UNREAD:
+        stmt = stmt.where(sa.or_(article_states.c.read.is_(None), article_states.c.read.is_(False)))
+    elif q.read is ReadFilter.READ:
+        stmt = stmt.where(_is_read())
+    if q.starred is True:
+        stmt = stmt.where(article_states.c.starred.is_(True))
+    elif q.starred is False:
+        stmt = stmt.where(sa.or_(article_states.c.starred.is_(None), article_states.c.starred.is_(False)))
+    if q.article_ids is not None:
+        stmt = stmt.where(articles.c.id.in_(list(q.article_ids)[:MAX_IDS_PER_CALL]))
+    if q.newer_than is not None:
+        stmt = stmt.where(articles.c.sort_at >= q.newer_than)
+    if q.older_than is not None:
+        stmt = stmt.where(articles.c.sort_at < q.older_than)
+    return stmt
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    unique = sorted({int(i) for i in ids})[:MAX_IDS_PER_CALL]
+    return [unique[i:i + _ID_CHUNK] for i in range(0, len(unique), _ID_CHUNK)]
+
+
+class _Plumbing(Protocol):
+    _backend: Any
+
+    def _read(self) -> AbstractContextManager[sa.Connection]: ...
+    def _write(self) -> AbstractContextManager[sa.Connection]: ...
+
+
+class UsersMixin:
+    """UsersStorage for SqlStorage."""
+
+    # -- users --------------------------------------------------------------------------------
+
+    def add_user(self: _Plumbing, name: str, password_hash: str, is_admin: bool, now: datetime) -> User:
+        stmt = self._backend.insert(users).values(
+            name=name[:MAX_NAME_LENGTH], password_hash=password_hash, is_admin=is_admin, created_at=now
+        ).on_conflict_do_nothing(index_elements=["name"])
+        with self._write() as conn:
+            user_id = conn.execute(stmt.returning(users.c.id)).scalar_one_or_none()
+            if user_id is None:
+                raise UserExistsError(f"a user named {name!r} exists already")
+            row = conn.execute(sa.select(users).where(users.c.id == user_id)).one()
+        return _to_user(row)
+
+    def get_user(self: _Plumbing, user_id: int) -> User:
+        with self._read() as conn:
+            row = conn.execute(sa.select(users).where(users.c.id == user_id)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no user with id {user_id}")
+        return _to_user(row)
+
+    def find_user(self: _Plumbing, name: str) -> User | None:
+        if len(name) > MAX_NAME_LENGTH:
+            return None
+        with self._read() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).one_or_none()
+        return None if row is None else _to_user(row)
+
+    def list_users(self: _Plumbing) -> list[User]:
+        with self._read() as conn:
+            return [_to_user(row) for row in conn.execute(sa.select(users).order_by(users.c.name))]
+
+    def set_password_hash(self: _Plumbing, user_id: int, password_hash: str) -> None:
+        with self._write() as conn:
+            found = conn.execute(
+                sa.update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            ).rowcount
+        if not found:
+            raise NotFoundError(f"no user with id {user_id}")
+
+    # -- API keys -----------------------------------------------------------------------------
+
+    def add_api_key(self: _Plumbing, user_id: int, name: str, key_hash: str, prefix: str,
+                    now: datetime) -> ApiKey:
+        with self._write() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.id == user_id)).first() is None:
+                raise NotFoundError(f"no user with id {user_id}")
+            key_id = conn.execute(sa.insert(api_keys).values(
+                user_id=user_id, name=name[:MAX_NAME_LENGTH], key_hash=key_hash, prefix=prefix[:16],
+                created_at=now,
+            ).returning(api_keys.c.id)).scalar_one()
+            row = conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id)).one()
+        return _to_key(row)
+
+    def find_api_key(self: _Plumbing, key_hash: str) -> tuple[ApiKey, User] | None:
+        stmt = (
+            sa.select(api_keys, users.c.name.label("user_name"), users.c.password_hash, users.c.is_admin,
+                      users.c.created_at.label("user_created_at"))
+            .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
+            .where(api_keys.c.key_hash == key_hash)
+        )
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        if row is None:
+            return None
+        user = User(id=row.user_id, name=row.user_name, password_hash=row.password_hash,
+                    is_admin=bool(row.is_admin), created_at=row.user_created_at)
+        return _to_key(row), user
+
+    def list_api_keys(self: _Plumbing, user_id: int | None = None) -> list[ApiKey]:
+        stmt = sa.select(api_keys).order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc())
+        if user_id is not None:
+            stmt = stmt.where(api_keys.c.user_id == user_id)
+        with self._read() as conn:
+            return [_to_key(row) for row in conn.execute(stmt)]
+
+    def revoke_api_key(self: _Plumbing, key_id: int, now: datetime, user_id: int | None = None) -> None:
+        stmt = sa.update(api_keys).where(api_keys.c.id == key_id).values(
+            revoked_at=sa.func.coalesce(api_keys.c.revoked_at, sa.bindparam(None, now, UTCDateTime()))
+        )
+        if user_id is not None:
+            stmt = stmt.where(api_keys.c.user_id == user_id)
+        with self._write() as conn:
+            found = conn.execute(stmt).rowcount
+        if not found:
+            raise NotFoundError(f"no API key with id {key_id}")
+
+    def touch_api_key(self: _Plumbing, key_id: int, now: datetime) -> None:
+        with self._write() as conn:
+            conn.execute(sa.update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=now))
+
+    # -- per-user article state ---------------------------------------------------------------
+
+    def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
+        columns = _HEAD_COLUMNS + (_BODY_COLUMNS if with_body else ())
+        stmt = _where(sa.select(*columns).select_from(_state_join(query.user_id)), query)
+        key = sa.tuple_(articles.c.sort_at, articles.c.id)
+        if query.order is EntryOrder.OLDEST_FIRST:
+            if query.cursor is not None:
+                stmt = stmt.where(key > _cursor_key(query.cursor))
+            stmt = stmt.order_by(articles.c.sort_at.asc(), articles.c.id.asc())
+        else:
+            if query.cursor is not None:
+                stmt = stmt.where(key < _cursor_key(query.cursor))
+            stmt = stmt.order_by(articles.c.sort_at.desc(), articles.c.id.desc())
+        limit = max(0, min(query.limit, MAX_ENTRY_PAGE))
+        stmt = stmt.limit(limit).offset(max(0, query.offset))
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+            labels: dict[int, list[str]] = {}
+            if with_body and rows:
+                for chunk in _chunks(row.id for row in rows):
+                    label_rows = conn.execute(
+                        sa.select(article_labels.c.article_id, article_labels.c.label)
+                        .where(article_labels.c.user_id == query.user_id, article_labels.c.article_id.in_(chunk))
+                        .order_by(article_labels.c.label)
+                    )
+                    for article_id, label in label_rows:
+                        labels.setdefault(article_id, []).append(label)
+        return [_to_user_article(row, with_body, tuple(labels.get(row.id, ()))) for row in rows]
+
+    def count_user_articles(self: _Plumbing, query: EntryQuery) -> int:
+        stmt = _where(sa.select(sa.func.count()).select_from(_state_join(query.user_id)), query)
+        with self._read() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def set_article_state(self: _Plumbing, user_id: int, article_ids: Iterable[int], now: datetime, *,
+                          read: bool | None = None, starred: bool | None = None) -> int:
+        found = 0
+        with self._write() as conn:
+            for chunk in _chunks(article_ids):
+                found += _upsert_states(self._backend, conn, user_id, articles.c.id.in_(chunk), now,
+                                        read=read, starred=starred)
+        return found
+
+    def mark_read(self: _Plumbing, query: EntryQuery, now: datetime) -> int:
+        matching = _where(sa.select(articles.c.id).select_from(_state_join(query.user_id)), query)
+        matching = matching.where(sa.not_(_is_read()))
+        with self._write() as conn:
+            return _upsert_states(self._backend, conn, query.user_id, articles.c.id.in_(matching.scalar_subquery()),
+                                  now, read=True, starred=None)
+
+    def change_labels(self: _Plumbing, user_id: int, article_ids: Iterable[int], *, add: Sequence[str] = (),
+                      remove: Sequence[str] = ()) -> None:
+        add = [label[:MAX_LABEL_LENGTH] for label in add if label]
+        remove = [label[:MAX_LABEL_LENGTH] for label in remove if label]
+        with self._write() as conn:
+            for chunk in _chunks(article_ids):
+                if remove:
+                    conn.execute(sa.delete(article_labels).where(
+                        article_labels.c.user_id == user_id, article_labels.c.article_id.in_(chunk),
+                        article_labels.c.label.in_(remove)))
+                for label in add:
+                    select = sa.select(sa.literal(user_id), articles.c.id, sa.literal(label)).where(
+                        articles.c.id.in_(chunk))
+                    conn.execute(self._backend.insert(article_labels).from_select(
+                        ["user_id", "article_id", "label"], select).on_conflict_do_nothing())
+
+    def list_labels(self: _Plumbing, user_id: int) -> list[str]:
+        stmt = (sa.select(article_labels.c.label).where(article_labels.c.user_id == user_id).distinct()
+                .order_by(article_labels.c.label))
+        with self._read() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def unread_counts(self: _Plumbing, user_id: int) -> list[UnreadCount]:
+        stmt = (
+            sa.select(articles.c.source_id, sa.func.count().label("n"), sa.func.max(articles.c.sort_at).label("newest"))
+            .select_from(_state_join(user_id))
+            .where(sa.or_(article_states.c.read.is_(None), article_states.c.read.is_(False)))
+            .group_by(articles.c.source_id)
+            .order_by(articles.c.source_id)
+        )
+        with self._read() as conn:
+            return [UnreadCount(row.source_id, int(row.n), row.newest) for row in conn.execute(stmt)]
+
+
+def _cursor_key(cursor: ArticleCursor) -> sa.Tuple:
+    return sa.tuple_(sa.bindparam(None, cursor.sort_at, UTCDateTime()), sa.bindparam(None, cursor.id, sa.Integer))
+
+
+def _upsert_states(backend: Any, conn: sa.Connection, user_id: int, which: sa.ColumnElement[bool], now: datetime,
+                   *, read: bool | None, starred: bool | None) -> int:
+    """INSERT ... SELECT the chosen articles' states, updating the given fields where a row exists.
+    Selecting from articles skips unknown ids (another backend's id, a deleted article) silently."""
+    select = sa.select(
+        sa.literal(user_id, sa.Integer),
+        articles.c.id,
+        sa.literal(bool(read), sa.Boolean),
+        sa.literal(bool(starred), sa.Boolean),
+        sa.bindparam(None, now, UTCDateTime()),
+    ).where(which)
+    insert = backend.insert(article_states).from_select(
+        ["user_id", "article_id", "read", "starred", "changed_at"], select)
+    updates: dict[str, Any] = {"changed_at": insert.excluded.changed_at}
+    if read is not None:
+        updates["read"] = insert.excluded.read
+    if starred is not None:
+        updates["starred"] = insert.excluded.starred
+    stmt = insert.on_conflict_do_update(index_elements=["user_id", "article_id"], set_=updates)
+    return int(conn.execute(stmt).rowcount or 0)

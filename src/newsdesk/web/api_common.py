@@ -1,0 +1,164 @@
+"""What the API modules share: the app-wide account objects, credential parsing, the client
+address, bounded parameter parsing, and the one error -> API response map.
+
+API paths answer errors in their protocol's shape (plain text for Google Reader, Miniflux's
+`{"error_message"}`, the own API's `{"error", "message"}`), never an HTML page and never a trace; a
+401 says only "unauthorized", whichever half of a credential was wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
+from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError, RateLimitedError
+from ..services.accounts import Accounts
+from ..services.feedreader import SourceDirectory
+from ..storage.base import Storage
+from .security import SECURITY_HEADERS
+
+__all__ = [
+    "API_PREFIXES",
+    "ApiContext",
+    "api_error_response",
+    "basic_credentials",
+    "client_address",
+    "int_param",
+    "is_api_path",
+    "timestamp",
+]
+
+log = logging.getLogger(__name__)
+
+GREADER_PREFIXES = ("/accounts/", "/reader/api/", "/api/greader")
+MINIFLUX_PREFIX = "/v1/"
+OWN_PREFIX = "/api/v1/"
+API_PREFIXES = (*GREADER_PREFIXES, MINIFLUX_PREFIX, "/v1", OWN_PREFIX)
+
+#: the largest integer any query parameter may hold; beyond it a value is refused, not wrapped
+MAX_INT_PARAM = 2**53
+
+
+@dataclass
+class ApiContext:
+    """Built once in create_app and shared by the API routers and the login pages."""
+
+    storage: Storage
+    accounts: Accounts
+    directory: SourceDirectory
+    public_url: str
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/v1" or path.startswith(API_PREFIXES)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(user, password) from an HTTP Basic Authorization header, or None."""
+    if not header or len(header) > 4096:
+        return None
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    user, sep, password = decoded.partition(":")
+    return (user, password) if sep else None
+
+
+def int_param(raw: str | None, name: str, *, default: int | None = None, minimum: int = 0,
+              maximum: int = MAX_INT_PARAM) -> int | None:
+    """A query/form integer: None or empty gives the default; a non-integer is a 400; a value past
+    `maximum` is capped (a giant `n` asks for "everything", which is at most `maximum`)."""
+    if raw is None or raw == "":
+        return default
+    text = raw.strip()
+    if len(text) > 24 or not text.lstrip("-").isdigit():
+        raise InvalidRequestError(f"{name} must be an integer")
+    value = int(text)
+    if value < minimum:
+        raise InvalidRequestError(f"{name} must be at least {minimum}")
+    return min(value, maximum)
+
+
+def timestamp(seconds: int) -> datetime:
+    """Epoch seconds as an aware datetime, clamped to what datetime holds."""
+    seconds = max(0, min(seconds, 253_402_300_799))  # 9999-12-31T23:59:59Z
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _status(exc: Exception) -> int:
+    if isinstance(exc, StarletteHTTPException):
+        return exc.status_code
+    if isinstance(exc, AuthenticationError):
+        return 401
+    if isinstance(exc, PermissionDeniedError):
+        return 403
+    if isinstance(exc, RateLimitedError):
+        return 429
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, SourceExistsError):
+        return 409
+    if isinstance(exc, (InvalidRequestError, RequestValidationError, ValueError)):
+        return 400
+    if isinstance(exc, StorageError):
+        return 503
+    if isinstance(exc, NewsdeskError):
+        return 400
+    return 500
+
+
+def _message(exc: Exception, status: int) -> str:
+    if status == 401:
+        return "unauthorized"
+    if status >= 500:
+        return "server error" if status == 500 else "temporarily unavailable"
+    if isinstance(exc, StarletteHTTPException):
+        return str(exc.detail)[:300]
+    if isinstance(exc, RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("query", "body", "path"))
+        return f"invalid parameter {where}: {first.get('msg', 'invalid')}"[:300]
+    return str(exc)[:300] or "bad request"
+
+
+def api_error_response(request: Request, exc: Exception) -> Response:
+    """The one error -> API response map, in the shape of the API the path belongs to."""
+    status = _status(exc)
+    if status >= 500:
+        log.error("error serving %s %s", request.method, request.url.path, exc_info=exc)
+    message = _message(exc, status)
+    headers = dict(SECURITY_HEADERS)
+    headers["Cache-Control"] = "no-store"
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(int(exc.retry_after) + 1)
+    path = request.url.path
+    if path.startswith(GREADER_PREFIXES):
+        if status == 401:
+            headers["Google-Bad-Token"] = "true"
+        return PlainTextResponse(message, status_code=status, headers=headers)
+    if path.startswith(OWN_PREFIX):
+        kind = getattr(exc, "kind", None) or ("not_found" if status == 404 else "error")
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="newsdesk"'
+            kind = "unauthenticated"
+        return JSONResponse({"error": kind, "message": message}, status_code=status, headers=headers)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="newsdesk", charset="UTF-8"'
+    return JSONResponse({"error_message": message}, status_code=status, headers=headers)
