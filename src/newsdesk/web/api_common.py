@@ -146,6 +146,8 @@ def api_error_response(request: Request, exc: Exception) -> Response:
     message = _message(exc, status)
     headers = dict(SECURITY_HEADERS)
     headers["Cache-Control"] = "no-store"
+    if isinstance(exc, StarletteHTTPException) and exc.headers:
+        headers.update(exc.headers)  # e.g. Allow on a 405
     if isinstance(exc, RateLimitedError):
         headers["Retry-After"] = str(int(exc.retry_after) + 1)
     path = request.url.path

@@ -171,7 +171,8 @@ def own_api_router(ctx: ApiContext) -> APIRouter:
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(user_of)], responses=_ERRORS, tags=["newsdesk"])
 
     Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-    Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page.")]
+    Cursor = Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_.:+-]+$",
+                                         description="`next_cursor` of the previous page (opaque).")]
 
     @router.get("/articles", response_model=ArticlePage, summary="Latest articles, newest first")
     def list_articles(request: Request, limit: Limit = 30, cursor: Cursor = None,
