@@ -470,4 +470,5 @@ def _upsert_states(backend: Any, conn: sa.Connection, user_id: int, which: sa.Co
     if starred is not None:
         updates["starred"] = insert.excluded.starred
     stmt = insert.on_conflict_do_update(index_elements=["user_id", "article_id"], set_=updates)
-    return int(conn.execute(stmt).rowcount or 0)
+    # Counted from RETURNING: rowcount of INSERT ... SELECT is -1 on some drivers (psycopg).
+    return len(conn.execute(stmt.returning(article_states.c.article_id)).all())

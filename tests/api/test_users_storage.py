@@ -1,0 +1,118 @@
+"""UsersStorage contract, on SQLite and PostgreSQL: users, API keys, per-user state and labels,
+the entry queries the APIs page with, and the migrated schema matching storage/users.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from newsdesk.errors import NotFoundError
+from newsdesk.errors_accounts import UserExistsError
+from newsdesk.models import ArticleCursor, NewArticle, NewSource
+from newsdesk.models_accounts import EntryOrder, ReadFilter
+from newsdesk.storage.sql import SqlStorage
+from newsdesk.storage.users import EntryQuery
+
+NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
+
+
+def _seed(storage: SqlStorage) -> tuple[list[int], int, int]:
+    a = storage.add_source(NewSource(url="https://a.example.org/feed", title="A", category="News"), NOW)
+    b = storage.add_source(NewSource(url="https://b.example.org/feed", title="B"), NOW)
+    ids = []
+    for i in range(12):
+        source = a if i % 2 == 0 else b
+        article_id = storage.add_article(NewArticle(source_id=source.id, url=f"https://x.example.org/{i}",
+                                                    title=f"T{i}", fetched_at=NOW,
+                                                    published_at=NOW - timedelta(hours=12 - i), html=f"<p>{i}</p>"))
+        assert article_id
+        ids.append(article_id)
+    return ids[::-1], a.id, b.id  # newest first
+
+
+def test_users_and_keys(storage: SqlStorage) -> None:
+    alice = storage.add_user("alice", "hash-a", True, NOW)
+    assert storage.get_user(alice.id) == alice and alice.is_admin and "hash-a" not in repr(alice)
+    with pytest.raises(UserExistsError):
+        storage.add_user("alice", "other", False, NOW)
+    bob = storage.add_user("bob", "hash-b", False, NOW)
+    assert [u.name for u in storage.list_users()] == ["alice", "bob"]
+    assert storage.find_user("carol") is None and storage.find_user("x" * 500) is None
+    storage.set_password_hash(bob.id, "hash-b2")
+    assert storage.get_user(bob.id).password_hash == "hash-b2"
+    with pytest.raises(NotFoundError):
+        storage.set_password_hash(9999, "x")
+
+    key = storage.add_api_key(bob.id, "phone", "f" * 64, "nd_abc", NOW)
+    found = storage.find_api_key("f" * 64)
+    assert found is not None and found[0] == key and found[1].name == "bob"
+    assert storage.find_api_key("0" * 64) is None
+    with pytest.raises(NotFoundError):
+        storage.revoke_api_key(key.id, NOW, user_id=alice.id)  # not alice's key
+    storage.revoke_api_key(key.id, NOW, user_id=bob.id)
+    revoked = storage.list_api_keys(bob.id)[0]
+    assert revoked.revoked_at == NOW and not revoked.active
+    storage.revoke_api_key(key.id, NOW + timedelta(hours=1))  # revoking twice keeps the first time
+    assert storage.list_api_keys()[0].revoked_at == NOW
+    storage.touch_api_key(key.id, NOW)
+    assert storage.list_api_keys(bob.id)[0].last_used_at == NOW
+
+
+def test_state_is_per_user_and_queries_filter_and_page(storage: SqlStorage) -> None:
+    ids, a, b = _seed(storage)
+    alice = storage.add_user("alice", "h", True, NOW)
+    bob = storage.add_user("bob", "h", False, NOW)
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, read=ReadFilter.UNREAD)) == 12
+    assert storage.set_article_state(bob.id, [ids[0], ids[1], 10**9], NOW, read=True) == 2
+    storage.set_article_state(bob.id, [ids[1]], NOW, starred=True)  # keeps read
+    storage.set_article_state(bob.id, [ids[1], ids[1]], NOW, read=True)  # idempotent
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, read=ReadFilter.READ)) == 2
+    assert storage.count_user_articles(EntryQuery(user_id=alice.id, read=ReadFilter.READ)) == 0
+    starred = storage.query_user_articles(EntryQuery(user_id=bob.id, starred=True))
+    assert [(e.article.id, e.read, e.starred) for e in starred] == [(ids[1], True, True)]
+    assert storage.query_user_articles(EntryQuery(user_id=alice.id, starred=True)) == []
+
+    # Keyset paging in both directions, and the filters.
+    first = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=5), with_body=False)
+    assert [e.article.id for e in first] == ids[:5] and first[0].article.html == ""
+    nxt = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=5, cursor=ArticleCursor.of(first[-1].article)))
+    assert [e.article.id for e in nxt] == ids[5:10] and nxt[0].article.html.startswith("<p>")
+    asc = storage.query_user_articles(EntryQuery(user_id=bob.id, order=EntryOrder.OLDEST_FIRST, limit=3))
+    assert [e.article.id for e in asc] == ids[::-1][:3]
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, source_ids=(a,))) == 6
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, category="News")) == 6
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, newer_than=NOW - timedelta(hours=3))) == 3
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, older_than=NOW - timedelta(hours=3))) == 9
+    offset = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=2, offset=10))
+    assert [e.article.id for e in offset] == ids[10:]
+
+    # Mark read by filter; unread counts per source.
+    assert storage.mark_read(EntryQuery(user_id=bob.id, source_ids=(b,)), NOW) == 6 - 1  # ids[1] was read already
+    counts = {c.source_id: c.count for c in storage.unread_counts(bob.id)}
+    assert counts == {a: 5}
+    assert {c.source_id: c.count for c in storage.unread_counts(alice.id)} == {a: 6, b: 6}
+
+
+def test_labels(storage: SqlStorage) -> None:
+    ids, _, _ = _seed(storage)
+    bob = storage.add_user("bob", "h", False, NOW)
+    alice = storage.add_user("alice", "h", False, NOW)
+    storage.change_labels(bob.id, ids[:3], add=["later", "work"])
+    storage.change_labels(bob.id, [ids[0]], remove=["work"])
+    storage.change_labels(bob.id, [ids[0]], add=["later"])  # twice is once
+    assert storage.list_labels(bob.id) == ["later", "work"] and storage.list_labels(alice.id) == []
+    later = storage.query_user_articles(EntryQuery(user_id=bob.id, label="later"))
+    assert [e.article.id for e in later] == ids[:3]
+    assert later[0].labels == ("later",) and later[1].labels == ("later", "work")
+    assert storage.count_user_articles(EntryQuery(user_id=alice.id, label="later")) == 0
+
+
+def test_deleting_a_source_or_user_cascades(storage: SqlStorage) -> None:
+    ids, a, _ = _seed(storage)
+    bob = storage.add_user("bob", "h", False, NOW)
+    storage.set_article_state(bob.id, ids, NOW, read=True)
+    storage.change_labels(bob.id, ids, add=["x"])
+    storage.delete_source(a)
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, read=ReadFilter.READ)) == 6
+    assert storage.count_user_articles(EntryQuery(user_id=bob.id, label="x")) == 6
