@@ -102,20 +102,30 @@ def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
 # ------------------------------------------------------------------------------------------ children
 
 
-def child_newsdesk(urls: list[str], db: str, fetch_pages: bool) -> dict[str, float]:
+def child_newsdesk(urls: list[str], db: str, fetch_pages: bool, discover: bool = False) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "src"))
     from newsdesk.ingest.fetch import Fetcher, FetchPolicy
     from newsdesk.models import NewSource
     from newsdesk.services.refresh import RefreshContext, refresh_pass
+    from newsdesk.services.sources import add_source
     from newsdesk.storage import open_storage
 
     storage = open_storage(f"sqlite:///{db}")
-    now = datetime.now(UTC)
-    for url in urls:
-        storage.add_source(NewSource(url), now)
     policy = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout=30.0,
                          max_bytes=10_000_000, max_redirects=5, per_host_connections=2, concurrency=100,
                          user_agent="newsdesk-bench")
+
+    async def follow() -> None:
+        async with Fetcher(policy) as fetcher:
+            for url in urls:
+                await add_source(storage, fetcher, url)
+
+    if discover:  # site home pages: feed, sitemap or home-page links, as `newsdesk sources add` finds them
+        asyncio.run(follow())
+    else:
+        now = datetime.now(UTC)
+        for url in urls:
+            storage.add_source(NewSource(url), now)
 
     async def one_pass() -> tuple[float, int]:
         async with Fetcher(policy) as fetcher:
@@ -154,7 +164,7 @@ def child_demo(db: str) -> dict[str, float]:
     site = DemoSite()
     site.start()
     try:
-        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True)
+        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True, discover=True)
     finally:
         site.stop()
 
