@@ -36,7 +36,7 @@ def test_home_source_and_search_feeds(http: httpx.Client, server: Server) -> Non
     assert parsed.version == "atom10" and not parsed.bozo
     first = parsed.entries[0]
     assert first.title == "Story 29 <&> title"  # escaped in XML, intact after parsing
-    assert "<p>Body of story 29 about harbours &amp; ferries.</p>" == first.content[0].value
+    assert first.content[0].value == "<p>Body of story 29 about harbours &amp; ferries.</p>"
     assert first.id == f"{server.url}/articles/{server.articles[0]}"
 
     source = server.sources[1]
