@@ -411,5 +411,131 @@ def extract(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False,
         print(json.dumps(record, ensure_ascii=False))
 
 
+# -- users and API keys (services/accounts.py) ----------------------------------------------------
+
+users_app = typer.Typer(help="Add and list users, change passwords.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+apikeys_app = typer.Typer(help="Create, list and revoke API keys for apps and scripts.", no_args_is_help=True)
+app.add_typer(apikeys_app, name="apikeys")
+
+
+def _accounts(storage: Storage, settings: Settings) -> Any:
+    from .services.accounts import Accounts
+
+    # The CLI issues no tokens, so an empty secret key is fine here.
+    return Accounts(storage, str(settings.secret_key or "") or "cli")
+
+
+def _new_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def _user_by_name(storage: Storage, name: str) -> Any:
+    user = storage.find_user(name)
+    if user is None:
+        raise NotFoundError(f"no user named {name!r}")
+    return user
+
+
+@users_app.command("add")
+@with_settings
+def users_add(name: str = typer.Argument(..., help="The login name."),
+              admin: bool = typer.Option(False, "--admin", help="May manage sources (the operator)."),
+              password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+              settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Add a user; the password is prompted for (or read from stdin)."""
+    storage = _open(settings)
+    try:
+        user = _accounts(storage, settings).create_user(name, _new_password(password_stdin), is_admin=admin)
+    finally:
+        storage.close()
+    console.print(f"added {'admin ' if user.is_admin else ''}user {user.name} (id {user.id})")
+
+
+@users_app.command("list")
+@with_settings
+def users_list(settings: Settings = None) -> None:  # type: ignore[assignment]
+    """List users."""
+    storage = _open(settings)
+    try:
+        users = storage.list_users()
+    finally:
+        storage.close()
+    table = Table()
+    for column in ("id", "name", "role", "created"):
+        table.add_column(column)
+    for user in users:
+        table.add_row(str(user.id), user.name, "admin" if user.is_admin else "reader", user.created_at.isoformat())
+    console.print(table)
+
+
+@users_app.command("passwd")
+@with_settings
+def users_passwd(name: str = typer.Argument(..., help="The login name."),
+                 password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+                 settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Change a user's password; their sessions and app logins end."""
+    storage = _open(settings)
+    try:
+        user = _user_by_name(storage, name)
+        _accounts(storage, settings).change_password(user.id, _new_password(password_stdin))
+    finally:
+        storage.close()
+    console.print(f"password of {name} changed")
+
+
+@apikeys_app.command("create")
+@with_settings
+def apikeys_create(user: str = typer.Argument(..., help="The user the key acts as."),
+                   name: str = typer.Option("API key", "--name", help="What the key is for (\"phone\")."),
+                   settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Create an API key and print it once; only its hash is stored."""
+    storage = _open(settings)
+    try:
+        owner = _user_by_name(storage, user)
+        key, secret = _accounts(storage, settings).create_api_key(owner.id, name)
+    finally:
+        storage.close()
+    err.print(f"API key {key.id} ({key.name}) for {owner.name}; it is shown only now:")
+    print(secret)
+
+
+@apikeys_app.command("list")
+@with_settings
+def apikeys_list(user: Optional[str] = typer.Option(None, "--user", help="Only this user's keys."),  # noqa: UP045
+                 settings: Settings = None) -> None:  # type: ignore[assignment]
+    """List API keys (never the keys themselves)."""
+    storage = _open(settings)
+    try:
+        owner_id = _user_by_name(storage, user).id if user else None
+        keys = storage.list_api_keys(owner_id)
+        names = {u.id: u.name for u in storage.list_users()}
+    finally:
+        storage.close()
+    table = Table()
+    for column in ("id", "user", "name", "key", "created", "last used", "state"):
+        table.add_column(column)
+    for key in keys:
+        table.add_row(str(key.id), names.get(key.user_id, "?"), key.name, key.prefix + "…", key.created_at.isoformat(),
+                      key.last_used_at.isoformat() if key.last_used_at else "never",
+                      "active" if key.active else "revoked")
+    console.print(table)
+
+
+@apikeys_app.command("revoke")
+@with_settings
+def apikeys_revoke(key_id: int = typer.Argument(..., help="The key's id (see `newsdesk apikeys list`)."),
+                   settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Revoke an API key: apps using it are refused from now on."""
+    storage = _open(settings)
+    try:
+        _accounts(storage, settings).revoke_api_key(key_id)
+    finally:
+        storage.close()
+    console.print(f"API key {key_id} revoked")
+
+
 def main() -> None:
     app()
