@@ -176,11 +176,12 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
     def article_state(request: Request, article_id: int, fields: Form) -> Response:
         user = need_user(request)
         action = fields.get("action", "")
-        changes = {"read": {"read": True}, "unread": {"read": False}, "star": {"starred": True},
-                   "unstar": {"starred": False}}.get(action)
-        if changes is None:
+        changes: dict[str, tuple[bool | None, bool | None]] = {
+            "read": (True, None), "unread": (False, None), "star": (None, True), "unstar": (None, False)}
+        if action not in changes:
             raise InvalidRequestError("unknown action")
-        if not feedreader.set_state(storage, user, [article_id], **changes):
+        read, starred = changes[action]
+        if not feedreader.set_state(storage, user, [article_id], read=read, starred=starred):
             raise NotFoundError(f"no article with id {article_id}")
         return RedirectResponse(_safe_next(fields.get("next")) if fields.get("next") else
                                 f"/articles/{article_id}", status_code=303)
