@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from ..errors import NotFoundError
-from ..models import NewSource, Source
+from ..models import ArticleCursor, NewSource, Source
 from ..models_accounts import User, UserArticle
 from ..settings import Settings
 from ..storage.base import Storage
@@ -30,6 +30,7 @@ __all__ = [
     "count_entries",
     "discover",
     "entries",
+    "entry_positions",
     "mark_read",
     "refresh_soon",
     "set_state",
@@ -56,7 +57,7 @@ def category_id(title: str) -> int:
 
 class SourceDirectory:
     """The sources by id and the categories, cached for a few seconds (the APIs ask on every
-    request; listing sources counts articles, which costs on a large archive)."""
+    request)."""
 
     def __init__(self, storage: Storage, ttl: float = DIRECTORY_TTL,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -76,7 +77,7 @@ class SourceDirectory:
         with self._lock:
             if now - self._loaded_at < self.ttl:
                 return self._sources
-        loaded = {source.id: source for source in self.storage.list_sources()}
+        loaded = {source.id: source for source in self.storage.list_sources_uncounted()}
         with self._lock:
             self._sources, self._loaded_at = loaded, now
         return loaded
@@ -103,6 +104,11 @@ class SourceDirectory:
 
 def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
     return storage.query_user_articles(query, with_body=with_body)
+
+
+def entry_positions(storage: Storage, query: EntryQuery) -> list[ArticleCursor]:
+    """Only the (time, id) of the matching entries: what id listings page with."""
+    return storage.query_user_article_positions(query)
 
 
 def count_entries(storage: Storage, query: EntryQuery) -> int:

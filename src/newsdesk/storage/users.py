@@ -10,7 +10,7 @@ UsersMixin is one of SqlStorage's bases and uses its plumbing (_read, _write, _b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from ..errors import NotFoundError
 from ..errors_accounts import UserExistsError
-from ..models import Article, ArticleCursor, ArticleStatus
+from ..models import Article, ArticleCursor, ArticleStatus, Source
 from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserArticle
 from .schema import UTCDateTime, articles, metadata, sources
 
@@ -160,6 +160,10 @@ class UsersStorage(Protocol):
     def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
         """The user's view of the matching articles; without body, html and text are empty."""
 
+    def query_user_article_positions(self, query: EntryQuery) -> list[ArticleCursor]:
+        """The matching articles' (sort_at, id) only, in the query's order: for id listings, which
+        need neither bodies nor state."""
+
     def count_user_articles(self, query: EntryQuery) -> int:
         """How many match, ignoring cursor, limit and offset."""
 
@@ -179,6 +183,10 @@ class UsersStorage(Protocol):
 
     def unread_counts(self, user_id: int) -> list[UnreadCount]:
         """Per source with unread articles: the count and the newest unread one's time."""
+
+    def list_sources_uncounted(self) -> list[Source]:
+        """Every source, by id, without article_count: list_sources counts every article, which the
+        APIs cannot afford on each request over a large archive."""
 
 
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
@@ -255,6 +263,44 @@ def _where(stmt: sa.Select[Any], q: EntryQuery) -> sa.Select[Any]:
     if q.older_than is not None:
         stmt = stmt.where(articles.c.sort_at < q.older_than)
     return stmt
+
+
+def _from_for(q: EntryQuery) -> sa.FromClause:
+    """The join a query needs: without a read or starred filter, no per-user state is read at all
+    (counting every article then scans one index instead of probing the state table per row)."""
+    if q.read is ReadFilter.ALL and q.starred is None:
+        return articles.join(sources, sources.c.id == articles.c.source_id) if q.category is not None else articles
+    return _state_join(q.user_id)
+
+
+def _read_count(q: EntryQuery) -> sa.Select[Any]:
+    """How many of the articles matching q's other filters the user has read, driven from the
+    user's state rows."""
+    mine = (article_states.c.user_id == q.user_id, article_states.c.read.is_(True))
+    on_articles = (q.source_ids, q.category, q.article_ids, q.newer_than, q.older_than, q.label)
+    if all(value is None for value in on_articles):
+        # Every state row is an existing article's (ON DELETE CASCADE): no need to read articles,
+        # whose rows are large.
+        return sa.select(sa.func.count()).select_from(article_states).where(*mine)
+    joined = article_states.join(articles, articles.c.id == article_states.c.article_id)
+    if q.category is not None:
+        joined = joined.join(sources, sources.c.id == articles.c.source_id)
+    return _where(sa.select(sa.func.count()).select_from(joined).where(*mine), replace(q, read=ReadFilter.ALL))
+
+
+def _paged(stmt: sa.Select[Any], q: EntryQuery) -> sa.Select[Any]:
+    """Filters, keyset cursor, order, limit and offset."""
+    stmt = _where(stmt, q)
+    key = sa.tuple_(articles.c.sort_at, articles.c.id)
+    if q.order is EntryOrder.OLDEST_FIRST:
+        if q.cursor is not None:
+            stmt = stmt.where(key > _cursor_key(q.cursor))
+        stmt = stmt.order_by(articles.c.sort_at.asc(), articles.c.id.asc())
+    else:
+        if q.cursor is not None:
+            stmt = stmt.where(key < _cursor_key(q.cursor))
+        stmt = stmt.order_by(articles.c.sort_at.desc(), articles.c.id.desc())
+    return stmt.limit(max(0, min(q.limit, MAX_ENTRY_PAGE))).offset(max(0, q.offset))
 
 
 def _chunks(ids: Iterable[int]) -> list[list[int]]:
@@ -366,18 +412,7 @@ class UsersMixin:
 
     def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
         columns = _HEAD_COLUMNS + (_BODY_COLUMNS if with_body else ())
-        stmt = _where(sa.select(*columns).select_from(_state_join(query.user_id)), query)
-        key = sa.tuple_(articles.c.sort_at, articles.c.id)
-        if query.order is EntryOrder.OLDEST_FIRST:
-            if query.cursor is not None:
-                stmt = stmt.where(key > _cursor_key(query.cursor))
-            stmt = stmt.order_by(articles.c.sort_at.asc(), articles.c.id.asc())
-        else:
-            if query.cursor is not None:
-                stmt = stmt.where(key < _cursor_key(query.cursor))
-            stmt = stmt.order_by(articles.c.sort_at.desc(), articles.c.id.desc())
-        limit = max(0, min(query.limit, MAX_ENTRY_PAGE))
-        stmt = stmt.limit(limit).offset(max(0, query.offset))
+        stmt = _paged(sa.select(*columns).select_from(_state_join(query.user_id)), query)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
             labels: dict[int, list[str]] = {}
@@ -392,9 +427,21 @@ class UsersMixin:
                         labels.setdefault(article_id, []).append(label)
         return [_to_user_article(row, with_body, tuple(labels.get(row.id, ()))) for row in rows]
 
-    def count_user_articles(self: _Plumbing, query: EntryQuery) -> int:
-        stmt = _where(sa.select(sa.func.count()).select_from(_state_join(query.user_id)), query)
+    def query_user_article_positions(self: _Plumbing, query: EntryQuery) -> list[ArticleCursor]:
+        stmt = _paged(sa.select(articles.c.sort_at, articles.c.id).select_from(_from_for(query)), query)
         with self._read() as conn:
+            return [ArticleCursor(row.sort_at, row.id) for row in conn.execute(stmt)]
+
+    def count_user_articles(self: _Plumbing, query: EntryQuery) -> int:
+        with self._read() as conn:
+            if query.read is ReadFilter.UNREAD and query.starred is None:
+                # unread = all - read: both counts walk one index (all articles; the user's state
+                # rows), where counting unread directly probes the state table once per article.
+                everything = replace(query, read=ReadFilter.ALL)
+                total = conn.execute(_where(sa.select(sa.func.count()).select_from(_from_for(everything)),
+                                            everything)).scalar_one()
+                return int(total) - int(conn.execute(_read_count(query)).scalar_one())
+            stmt = _where(sa.select(sa.func.count()).select_from(_from_for(query)), query)
             return int(conn.execute(stmt).scalar_one())
 
     def set_article_state(self: _Plumbing, user_id: int, article_ids: Iterable[int], now: datetime, *,
@@ -434,6 +481,12 @@ class UsersMixin:
                 .order_by(article_labels.c.label))
         with self._read() as conn:
             return list(conn.execute(stmt).scalars())
+
+    def list_sources_uncounted(self: _Plumbing) -> list[Source]:
+        from .sql import _to_source  # sql.py imports this module; the row conversion is its own
+
+        with self._read() as conn:
+            return [_to_source(row) for row in conn.execute(sa.select(sources).order_by(sources.c.id))]
 
     def unread_counts(self: _Plumbing, user_id: int) -> list[UnreadCount]:
         stmt = (

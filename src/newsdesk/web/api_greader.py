@@ -345,10 +345,11 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     def stream_item_ids(user: CurrentUser, p: Params) -> Response:
         n = int_param(p.get("n"), "n", default=20, minimum=1, maximum=MAX_ENTRY_PAGE) or 20
         q = query_for(stream_of(p.get("s"), user), user, p, n)
-        items, continuation = page(q, with_body=False)
+        positions = feedreader.entry_positions(storage, q)
+        more = len(positions) == q.limit
+        continuation = encode_cursor(positions[-1]) if more and positions else None
         body: dict[str, Any] = {"itemRefs": [
-            {"id": str(e.article.id), "directStreamIds": [], "timestampUsec": usec(e.article.sort_at)}
-            for e in items
+            {"id": str(pos.id), "directStreamIds": [], "timestampUsec": usec(pos.sort_at)} for pos in positions
         ]}
         if continuation:
             body["continuation"] = continuation

@@ -1,0 +1,259 @@
+"""bench/api: the feed-reader APIs under load, on a large archive, while ingest writes.
+
+usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 8] [--db PATH] [--write-docs]
+
+1. Builds (or reuses, with --db) a SQLite archive of N articles through storage.add_article (with
+   search indexing), in 12 sources, bodies of about 3 kB of text.
+2. Serves the app with uvicorn (one worker) in a separate process, and runs an ingest process that
+   keeps adding articles through storage.add_article (about 20 a second, with a pause and a
+   burst, like a collection pass) for the whole measurement.
+3. From this process (a third one), an asyncio load generator with C connections measures, each
+   scenario for S seconds:
+   - Google Reader `stream/items/contents` with 1,000 item ids (POST, the ids of the reading list);
+   - Google Reader `stream/items/ids` with n=1000;
+   - Miniflux `GET /v1/entries?limit=100` (status=unread and no filter);
+   and reports p50/p95/p99 latency and requests per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+WORDS = ("harbour ferry storm flood railway market inflation bank court ruling parliament vote climate energy "
+         "price strike union hospital school police city groenland navo heffing kabinet minister europa").split()
+
+SERVER = """
+import sys, uvicorn
+sys.path.insert(0, {src!r})
+from newsdesk.settings import load_settings
+from newsdesk.storage import open_storage
+from newsdesk.web.app import create_app
+storage = open_storage({url!r})
+app = create_app(storage, load_settings({{}}, secret_key="bench", public_url="http://127.0.0.1:{port}"))
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
+"""
+
+INGEST = """
+import sys, time, random
+sys.path.insert(0, {src!r})
+from datetime import UTC, datetime
+from newsdesk.models import NewArticle
+from newsdesk.storage import open_storage
+storage = open_storage({url!r})
+sources = [s.id for s in storage.list_sources()]
+words = {words!r}
+n = 0
+while True:
+    # a collection pass: a burst of 40 articles, then a pause: about 20 a second on average
+    for _ in range(40):
+        n += 1
+        text = " ".join(random.choice(words) for _ in range(450))
+        storage.add_article(NewArticle(source_id=random.choice(sources), url=f"https://ingest.example.org/{{time.time_ns()}}/{{n}}",
+                                       title="Live " + " ".join(random.sample(words, 6)), fetched_at=datetime.now(UTC),
+                                       published_at=datetime.now(UTC), html="<p>" + text + "</p>", text=text, language="en"))
+    time.sleep(2.0)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def build(url: str, count: int) -> tuple[str, int]:
+    """The archive, a user and an API key; returns (key, build seconds)."""
+    from newsdesk.models import NewArticle, NewSource
+    from newsdesk.models_accounts import EntryOrder
+    from newsdesk.services.accounts import Accounts
+    from newsdesk.storage import open_storage
+    from newsdesk.storage.users import EntryQuery
+
+    storage = open_storage(url)
+    started = time.perf_counter()
+    existing = storage.count_articles()
+    now = datetime(2026, 1, 20, tzinfo=UTC)
+    sources = [s.id for s in storage.list_sources()] or [
+        storage.add_source(NewSource(url=f"https://outlet{i}.example.org/feed", title=f"Outlet {i}",
+                                     category=("News", "Tech", "Local")[i % 3]), now).id
+        for i in range(12)
+    ]
+    rng = random.Random(7)
+    batch = 2000
+    for start in range(existing, count, batch):
+        # Building only: add_article's own code, but 2,000 to a transaction (one commit per article
+        # would make the build, not the measurement, the slow part). The live ingest process during
+        # the measurement uses plain add_article.
+        with storage._write() as conn:
+            storage._write = lambda conn=conn: contextlib.nullcontext(conn)  # type: ignore[method-assign]
+            try:
+                for i in range(start, min(count, start + batch)):
+                    text = " ".join(rng.choice(WORDS) for _ in range(450))
+                    storage.add_article(NewArticle(
+                        source_id=sources[i % len(sources)], url=f"https://outlet.example.org/{i}",
+                        title="Story " + " ".join(rng.sample(WORDS, 6)), fetched_at=now,
+                        published_at=now - timedelta(minutes=count - i), summary=text[:200],
+                        html="<p>" + text + "</p>", text=text, language="en"))
+            finally:
+                del storage._write
+        print(f"  {min(count, start + batch)} articles", file=sys.stderr)
+    accounts = Accounts(storage, "bench")
+    user = storage.find_user("bench") or accounts.create_user("bench", "bench-password")
+    _, key = accounts.create_api_key(user.id, "bench")
+    # Some state, as a real reader has: the oldest half read, a few starred.
+    oldest = EntryQuery(user_id=user.id, limit=10000, order=EntryOrder.OLDEST_FIRST)
+    ids = [e.article.id for e in storage.query_user_articles(oldest, with_body=False)]
+    storage.set_article_state(user.id, ids[:5000], now, read=True)
+    storage.set_article_state(user.id, ids[::500], now, starred=True)
+    storage.close()
+    return key, time.perf_counter() - started
+
+
+async def measure(base: str, headers: dict[str, str], method: str, path: str, data: object | None,
+                  seconds: float, concurrency: int) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                response = await client.request(method, path, data=data)  # type: ignore[arg-type]
+                await response.aread()
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors += 1
+
+        wall = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = time.perf_counter() - wall
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p))]
+
+    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / wall,
+            "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99), "mean": statistics.fmean(latencies)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--db")
+    parser.add_argument("--no-ingest", action="store_true")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
+    db = Path(args.db) if args.db else Path(tmp) / "bench.sqlite"
+    url = f"sqlite:///{db}"
+    print(f"archive: {db}", file=sys.stderr)
+    key, build_seconds = build(url, args.articles)
+    print(f"built in {build_seconds:.0f}s", file=sys.stderr)
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    server = subprocess.Popen([sys.executable, "-c", SERVER.format(src=str(ROOT / "src"), url=url, port=port)], env=env)
+    ingest = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(base + "/v1/me", headers={"X-Auth-Token": key}, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        if not args.no_ingest:
+            ingest = subprocess.Popen([sys.executable, "-c", INGEST.format(src=str(ROOT / "src"), url=url,
+                                                                          words=WORDS)], env=env)
+        login = httpx.post(base + "/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench-password"})
+        token = dict(line.split("=", 1) for line in login.text.strip().splitlines())["Auth"]
+        greader = {"Authorization": f"GoogleLogin auth={token}"}
+        ids = httpx.get(base + "/reader/api/0/stream/items/ids", headers=greader,
+                        params={"s": "user/-/state/com.google/reading-list", "n": 1000}).json()["itemRefs"]
+        form = {"i": [ref["id"] for ref in ids]}
+        size = len(httpx.post(base + "/reader/api/0/stream/items/contents", headers=greader, data=form).content)
+        scenarios = [
+            ("GReader stream/items/contents, 1,000 items (POST)", greader, "POST",
+             "/reader/api/0/stream/items/contents", form),
+            ("GReader stream/items/ids, n=1000", greader, "GET",
+             "/reader/api/0/stream/items/ids?s=user/-/state/com.google/reading-list&n=1000", None),
+            ("Miniflux /v1/entries?limit=100", {"X-Auth-Token": key}, "GET", "/v1/entries?limit=100", None),
+            ("Miniflux /v1/entries?status=unread&limit=100", {"X-Auth-Token": key}, "GET",
+             "/v1/entries?status=unread&limit=100", None),
+        ]
+        rows = []
+        for name, headers, method, path, data in scenarios:
+            result = asyncio.run(measure(base, headers, method, path, data, args.seconds, args.concurrency))
+            rows.append((name, result))
+            print(f"{name}: {result}", file=sys.stderr)
+        from newsdesk.storage import open_storage
+
+        check = open_storage(url)
+        total = check.count_articles()
+        check.close()
+    finally:
+        if ingest is not None:
+            ingest.terminate()
+            ingest.wait()
+        server.terminate()
+        server.wait()
+
+    load = os.getloadavg()[0]
+    lines = [
+        "<!-- bench/api start -->",
+        "## Feed-reader APIs under load (bench/api.py)",
+        "",
+        f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
+        f"--concurrency {args.concurrency}` (measured {datetime.now(UTC):%Y-%m-%d}, linux, {os.cpu_count()} cores).",
+        "",
+        f"SQLite archive of {args.articles:,} articles (about 3 kB of text each, 12 sources; {total:,} at the end "
+        f"with what ingest added meanwhile); the app served by uvicorn (one worker process); the load from a "
+        f"separate asyncio process with {args.concurrency} keep-alive connections, {args.seconds:g} s per scenario; "
+        + ("an ingest process adding articles through storage.add_article the whole time (bursts of 40, "
+           "about 20 a second)." if not args.no_ingest else "no ingest running."),
+        f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies).",
+        "",
+        "| scenario | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | {r['p50']:.1f} | "
+                     f"{r['p95']:.1f} | {r['p99']:.1f} |")
+    lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", "<!-- bench/api end -->"]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.write_docs:
+        docs = ROOT / "docs" / "benchmarks.md"
+        current = docs.read_text()
+        start, end = "<!-- bench/api start -->", "<!-- bench/api end -->"
+        if start in current:
+            current = current[:current.index(start)] + text + current[current.index(end) + len(end) + 1:]
+        else:
+            current = current.rstrip("\n") + "\n\n" + text
+        docs.write_text(current)
+
+
+if __name__ == "__main__":
+    main()
