@@ -36,8 +36,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-WORDS = ("harbour ferry storm flood railway market inflation bank court ruling parliament vote climate energy "
-         "price strike union hospital school police city groenland navo heffing kabinet minister europa").split()
+WORDS = ["harbour", "ferry", "storm", "flood", "railway", "market", "inflation", "bank", "court", "ruling",
+         "parliament", "vote", "climate", "energy", "price", "strike", "union", "hospital", "school", "police",
+         "city", "groenland", "navo", "heffing", "kabinet", "minister", "europa"]
 
 SERVER = """
 import sys, uvicorn
@@ -65,9 +66,11 @@ while True:
     for _ in range(40):
         n += 1
         text = " ".join(random.choice(words) for _ in range(450))
-        storage.add_article(NewArticle(source_id=random.choice(sources), url=f"https://ingest.example.org/{{time.time_ns()}}/{{n}}",
-                                       title="Live " + " ".join(random.sample(words, 6)), fetched_at=datetime.now(UTC),
-                                       published_at=datetime.now(UTC), html="<p>" + text + "</p>", text=text, language="en"))
+        storage.add_article(NewArticle(source_id=random.choice(sources),
+                                       url=f"https://ingest.example.org/{{time.time_ns()}}/{{n}}",
+                                       title="Live " + " ".join(random.sample(words, 6)),
+                                       fetched_at=datetime.now(UTC), published_at=datetime.now(UTC),
+                                       html="<p>" + text + "</p>", text=text, language="en"))
     time.sleep(2.0)
 """
 
