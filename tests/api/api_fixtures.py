@@ -86,7 +86,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     storage = open_storage("sqlite:///" + str(tmp_path / "api.sqlite"))
     port = free_port()
     settings = load_settings({}, secret_key="api-test-secret", public_url=f"http://127.0.0.1:{port}",
-                             login_attempts="5", login_window="60")
+                             login_attempts="5", login_window="60", allowed_networks="127.0.0.0/8")
     sources, article_ids = seed(storage)
     accounts = Accounts(storage, "api-test-secret")
     admin = accounts.create_user(ADMIN, ADMIN_PASSWORD, is_admin=True)
