@@ -2,8 +2,9 @@
 
 usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 8] [--db PATH] [--write-docs]
 
-1. Builds (or reuses, with --db) a SQLite archive of N articles through storage.add_article (with
-   search indexing), in 12 sources, bodies of about 3 kB of text.
+1. Builds (or reuses, with --db) a SQLite archive of N articles: the first 10,000 through
+   storage.add_article (with search indexing), in 12 sources, bodies of about 3 kB of text; the rest
+   as copies of those with their own URLs, earlier times and search rows (see replicate()).
 2. Serves the app with uvicorn (one worker) in a separate process, and runs an ingest process that
    keeps adding articles through storage.add_article (about 20 a second, with a pause and a
    burst, like a collection pass) for the whole measurement.
@@ -30,10 +31,13 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+#: articles built through add_article; the rest of the archive is copies of them (see replicate)
+SEEDS = 10_000
 sys.path.insert(0, str(ROOT / "src"))
 
 WORDS = ["harbour", "ferry", "storm", "flood", "railway", "market", "inflation", "bank", "court", "ruling",
@@ -81,6 +85,34 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def replicate(storage: Any, count: int) -> None:
+    """Grow the archive to `count` by copying the seed articles (SQLite SQL, bench only): each copy
+    gets its own URL and an earlier time, and its own search row, so the archive is `count` distinct,
+    searchable, time-ordered articles at a fraction of the build time of extracting them all."""
+    import sqlalchemy as sa
+
+    with storage._write() as conn:
+        have = conn.execute(sa.text("SELECT count(*) FROM articles")).scalar_one()
+        copy = 0
+        while have < count:
+            copy += 1
+            take = min(SEEDS, count - have)
+            conn.execute(sa.text(
+                "INSERT INTO articles (source_id, url, canonical_url, guid, title, author, published_at, fetched_at,"
+                " sort_at, language, image_url, image_caption, summary, html, text, status, error)"
+                " SELECT source_id, url || :suffix, NULL, NULL, title, author,"
+                " strftime('%Y-%m-%d %H:%M:%S', published_at, :shift) || '.000000', fetched_at,"
+                " strftime('%Y-%m-%d %H:%M:%S', sort_at, :shift) || '.000000', language, image_url, image_caption,"
+                " summary, html, text, status, error FROM articles WHERE url NOT LIKE '%#%' ORDER BY id LIMIT :take"),
+                {"suffix": f"#{copy}", "shift": f"-{copy * SEEDS} minutes", "take": take})
+            conn.execute(sa.text(
+                "INSERT INTO article_search (rowid, title, body) SELECT n.id, s.title, s.body FROM articles o"
+                " JOIN articles n ON n.url = o.url || :suffix JOIN article_search s ON s.rowid = o.id"
+                " WHERE o.url NOT LIKE '%#%'"), {"suffix": f"#{copy}"})
+            have += take
+            print(f"  {have} articles", file=sys.stderr)
+
+
 def build(url: str, count: int) -> tuple[str, int]:
     """The archive, a user and an API key; returns (key, build seconds)."""
     from newsdesk.models import NewArticle, NewSource
@@ -100,14 +132,15 @@ def build(url: str, count: int) -> tuple[str, int]:
     ]
     rng = random.Random(7)
     batch = 2000
-    for start in range(existing, count, batch):
+    seeds = min(count, SEEDS)
+    for start in range(existing, seeds, batch):
         # Building only: add_article's own code, but 2,000 to a transaction (one commit per article
         # would make the build, not the measurement, the slow part). The live ingest process during
         # the measurement uses plain add_article.
         with storage._write() as conn:
             storage._write = lambda conn=conn: contextlib.nullcontext(conn)  # type: ignore[method-assign]
             try:
-                for i in range(start, min(count, start + batch)):
+                for i in range(start, min(seeds, start + batch)):
                     text = " ".join(rng.choice(WORDS) for _ in range(450))
                     storage.add_article(NewArticle(
                         source_id=sources[i % len(sources)], url=f"https://outlet.example.org/{i}",
@@ -116,7 +149,8 @@ def build(url: str, count: int) -> tuple[str, int]:
                         html="<p>" + text + "</p>", text=text, language="en"))
             finally:
                 del storage._write
-        print(f"  {min(count, start + batch)} articles", file=sys.stderr)
+        print(f"  {min(seeds, start + batch)} articles", file=sys.stderr)
+    replicate(storage, count)
     accounts = Accounts(storage, "bench")
     user = storage.find_user("bench") or accounts.create_user("bench", "bench-password")
     _, key = accounts.create_api_key(user.id, "bench")
@@ -162,7 +196,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", default="1,8", help="Connections; several comma-separated runs.")
     parser.add_argument("--db")
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
@@ -207,10 +241,11 @@ def main() -> None:
              "/v1/entries?status=unread&limit=100", None),
         ]
         rows = []
-        for name, headers, method, path, data in scenarios:
-            result = asyncio.run(measure(base, headers, method, path, data, args.seconds, args.concurrency))
-            rows.append((name, result))
-            print(f"{name}: {result}", file=sys.stderr)
+        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+            for name, headers, method, path, data in scenarios:
+                result = asyncio.run(measure(base, headers, method, path, data, args.seconds, concurrency))
+                rows.append((name, concurrency, result))
+                print(f"{name} x{concurrency}: {result}", file=sys.stderr)
         from newsdesk.storage import open_storage
 
         check = open_storage(url)
@@ -233,16 +268,17 @@ def main() -> None:
         "",
         f"SQLite archive of {args.articles:,} articles (about 3 kB of text each, 12 sources; {total:,} at the end "
         f"with what ingest added meanwhile); the app served by uvicorn (one worker process); the load from a "
-        f"separate asyncio process with {args.concurrency} keep-alive connections, {args.seconds:g} s per scenario; "
+        f"separate asyncio process with 1 (the service time) and then {args.concurrency.split(',')[-1]} keep-alive "
+        f"connections (queueing on one worker), {args.seconds:g} s per scenario; "
         + ("an ingest process adding articles through storage.add_article the whole time (bursts of 40, "
            "about 20 a second)." if not args.no_ingest else "no ingest running."),
         f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies).",
         "",
-        "| scenario | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| scenario | connections | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, r in rows:
-        lines.append(f"| {name} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | {r['p50']:.1f} | "
+    for name, concurrency, r in rows:
+        lines.append(f"| {name} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | {r['p50']:.1f} | "
                      f"{r['p95']:.1f} | {r['p99']:.1f} |")
     lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", "<!-- bench/api end -->"]
     text = "\n".join(lines) + "\n"
