@@ -87,6 +87,9 @@ def test_read_and_starred_buttons(http: httpx.Client, server: Server) -> None:
     assert server.storage.count_user_articles(EntryQuery(user_id=server.reader.id, starred=True)) == 1
     page = http.get(f"/articles/{article}").text
     assert 'value="unread"' in page and 'value="unstar"' in page
+    home = http.get("/").text
+    assert 'class="item is-read is-starred"' in home and home.count('class="unread-mark"') == len(server.articles) - 1
+    assert "unread-mark" not in httpx.get(server.url + "/").text  # anonymous: no marks
     assert http.post(f"/articles/{article}/state", data={"action": "read"}).status_code == 403  # no CSRF
     assert http.post("/articles/999999/state", data={"csrf_token": _csrf(page), "action": "read"}).status_code == 404
 

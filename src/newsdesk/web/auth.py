@@ -223,7 +223,19 @@ def install_accounts(app: FastAPI, storage: Storage, settings: Settings, rendere
         return {"read": bool(found and found[0].read), "starred": bool(found and found[0].starred),
                 "csrf_field": CSRF_FIELD, "csrf_token": token, "user": user}
 
+    def list_states(request: Request, items: Any) -> dict[int, Any]:
+        """For list pages: the logged-in user's read/starred per listed article (one query), or
+        nothing for an anonymous reader."""
+        user = current_user(request)
+        ids = tuple(item.id for item in items)
+        if user is None or not ids:
+            return {}
+        found = storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=ids, limit=len(ids)),
+                                            with_body=False)
+        return {e.article.id: e for e in found}
+
     renderer.env.globals["article_state"] = article_state
+    renderer.env.globals["list_states"] = list_states
     renderer.env.globals["current_user"] = current_user
 
     app.include_router(account_router(ctx, renderer, csrf))
