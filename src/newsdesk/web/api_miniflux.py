@@ -117,9 +117,13 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             "hide_globally": False, "category": category_json(source.category, user), "icon": None,
         }
 
-    def entry_json(entry: UserArticle, user: User, sources: dict[int, Source]) -> dict[str, Any]:
+    def entry_json(entry: UserArticle, user: User, sources: dict[int, Source],
+                   feeds: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         a = entry.article
         source = sources.get(a.source_id)
+        feeds = {} if feeds is None else feeds  # one feed object per source, shared by its entries
+        if source is not None and a.source_id not in feeds:
+            feeds[a.source_id] = feed_json(source, user)
         words = len(a.html) // 7  # about 7 characters of HTML per word; Miniflux's estimate is as rough
         return {
             "id": a.id, "user_id": user.id, "feed_id": a.source_id, "status": "read" if entry.read else "unread",
@@ -132,7 +136,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
                              "mime_type": "image/*", "size": 0, "media_progression": 0}]
                            if a.image_url else []),
             "tags": list(entry.labels),
-            "feed": feed_json(source, user) if source else None,
+            "feed": feeds.get(a.source_id),
         }
 
     def entries_query(request: Request, user: User, **fixed: Any) -> EntryQuery:
@@ -202,7 +206,8 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         items = feedreader.entries(storage, query)
         total = feedreader.count_entries(storage, query)
         sources = directory.sources()
-        return JSONResponse({"total": total, "entries": [entry_json(e, user, sources) for e in items]})
+        feeds: dict[int, dict[str, Any]] = {}
+        return JSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
 
     def one_entry(user: User, entry_id: int, source_id: int | None = None) -> UserArticle:
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=(entry_id,), limit=1))
