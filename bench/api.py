@@ -295,8 +295,8 @@ def main() -> None:
     for name, concurrency, r in rows:
         lines.append(f"| {name} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
-    lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", "", *NOTE.strip("\n").split("\n"),
-              "<!-- bench/api end -->"]
+    lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", ""]
+    lines += [*NOTE.strip("\n").split("\n"), "<!-- bench/api end -->"]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.write_docs:
