@@ -49,6 +49,13 @@ def test_login_refuses_without_csrf_and_with_a_wrong_password(http: httpx.Client
     assert _login(http, "only-the-name-differs", "x" * 8).status_code == 429  # same address
 
 
+def test_account_forms_need_a_login(http: httpx.Client, server: Server) -> None:
+    token = _csrf(http.get("/login").text)
+    refused = http.post("/account/keys", data={"csrf_token": token, "name": "x"})
+    assert refused.status_code == 403 and "www-authenticate" not in refused.headers
+    assert server.storage.list_api_keys(server.reader.id)[0].name == "tests"
+
+
 def test_open_redirect_is_refused(http: httpx.Client, server: Server) -> None:
     token = _csrf(http.get("/login").text)
     response = http.post("/login", data={"csrf_token": token, "name": READER, "password": READER_PASSWORD,

@@ -67,6 +67,7 @@ _ERROR_PAGES: dict[int, tuple[str, str]] = {
     404: ("not_found", "not_found_text"),
     405: ("bad_request", "bad_request_text"),
     409: ("conflict", "bad_request_text"),
+    429: ("forbidden", "forbidden_text"),
     503: ("unavailable", "admin_unavailable"),
     500: ("error_title", "server_error_text"),
 }
@@ -81,8 +82,10 @@ def _status_for(exc: Exception) -> int:
         return 403
     if isinstance(exc, ServicesUnavailable):
         return 503
-    if isinstance(exc, (AuthenticationError, PermissionDeniedError, RateLimitedError)):
-        return {"unauthenticated": 401, "forbidden": 403}.get(exc.kind, 429)
+    if isinstance(exc, (AuthenticationError, PermissionDeniedError)):
+        return 403  # on pages: a 401 would make the browser ask for the admin's Basic password
+    if isinstance(exc, RateLimitedError):
+        return 429
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, SourceExistsError):
