@@ -128,30 +128,31 @@ class ClusterConfig:
     #: stories go cold this long after their last item
     window: timedelta = timedelta(days=3)
     #: join threshold on the combined score
-    threshold: float = 0.30
+    threshold: float = 0.15
     #: weight of the centroid similarity in the combined score (the rest is the best member's)
-    centroid_weight: float = 0.5
+    centroid_weight: float = 0.85
     #: a best-member similarity this high joins on its own (single link)
-    member_link: float = 0.62
+    member_link: float = 0.6
     #: score fades linearly by up to this fraction over the window
-    time_decay: float = 0.2
+    time_decay: float = 0.1
     #: the threshold rises by this much per doubling of size past growth_start
-    growth_penalty: float = 0.04
-    growth_start: int = 50
+    growth_penalty: float = 0.03
+    growth_start: int = 100
     #: a story takes no more items at this size
     max_size: int = 1000
     #: merge two warm stories whose centroids are at least this similar
-    merge_threshold: float = 0.6
+    merge_threshold: float = 0.2
     merge_probe_features: int = 20
+    merge_candidates: int = 5
     #: feature weights
     title_weight: float = 1.0
     body_weight: float = 0.35
     bigram_weight: float = 0.5
-    entity_weight: float = 1.5
+    entity_weight: float = 0.5
     #: body words read per item
     body_words: int = 300
     #: bounds that keep assignment cost independent of the archive
-    postings_cap: int = 200
+    postings_cap: int = 100
     common_feature_skip: float = 0.1
     members_kept: int = 200
     candidate_stories: int = 30
@@ -294,14 +295,14 @@ class StoryClusterer:
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
         feats = item_features(item, cfg)
-        idf = self._idf
-        vec = {f: w * idf(f) for f, w in feats.weights.items()}
+        idfs = {f: self._idf(f) for f in feats.weights}
+        vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
 
         best: tuple[float, int, _Member | None, float] | None = None  # (score, story, member, raw)
-        for sid, member, member_sim in self._candidates(vec, norm):
+        for sid, member, member_sim in self._candidates(vec, norm, idfs):
             story = self._stories[sid]
-            centroid_sim = self._dot_centroid(vec, story) / (norm * story.centroid_norm)
+            centroid_sim = self._dot_centroid(vec, story, idfs) / (norm * story.centroid_norm)
             combined = cfg.centroid_weight * centroid_sim + (1 - cfg.centroid_weight) * member_sim
             combined = max(combined, member_sim if member_sim >= cfg.member_link else 0.0)
             age = (at - story.last_seen).total_seconds() if at > story.last_seen else 0.0
@@ -411,7 +412,8 @@ class StoryClusterer:
         extra = cfg.growth_penalty * max(0.0, math.log2(size / cfg.growth_start)) if size > cfg.growth_start else 0.0
         return cfg.threshold + extra
 
-    def _candidates(self, vec: dict[str, float], norm: float) -> Iterable[tuple[int, _Member | None, float]]:
+    def _candidates(self, vec: dict[str, float], norm: float,
+                    idfs: dict[str, float]) -> Iterable[tuple[int, _Member | None, float]]:
         """Warm, open stories sharing a feature with the item: (story id, best member, its cosine)."""
         cfg = self.config
         skip_df = max(50, cfg.common_feature_skip * self._n_docs)
@@ -423,8 +425,9 @@ class StoryClusterer:
             plist = self._postings.get(f)
             if not plist:
                 continue
+            wi = w * idfs[f]
             for m in plist:
-                dots[m.seq] = dots.get(m.seq, 0.0) + w * m.weights[f] * self._idf(f)
+                dots[m.seq] = dots.get(m.seq, 0.0) + wi * m.weights[f]
                 members[m.seq] = m
         best: dict[int, tuple[float, _Member]] = {}
         for seq, dot in dots.items():
@@ -447,11 +450,11 @@ class StoryClusterer:
         n = self._n_docs
         return abs(n - norm_n) > 0.1 * n + 5
 
-    def _dot_centroid(self, vec: dict[str, float], story: _Story) -> float:
+    def _dot_centroid(self, vec: dict[str, float], story: _Story, idfs: dict[str, float]) -> float:
         if self._stale(story.norm_n):
             self._refresh_norm(story)
         c = story.centroid
-        return sum(w * c[f] * self._idf(f) for f, w in vec.items() if f in c) / max(story.size, 1)
+        return sum(w * c[f] * idfs[f] for f, w in vec.items() if f in c) / max(story.size, 1)
 
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
@@ -470,8 +473,7 @@ class StoryClusterer:
         for f in feats.weights:
             self._df[f] = self._df.get(f, 0) + 1
         self._n_docs += 1
-        idf = self._idf
-        norm = math.sqrt(sum((w * idf(f)) ** 2 for f, w in feats.weights.items())) or 1.0
+        norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in feats.weights.items())) or 1.0
         self._seq += 1
         member = _Member(item.id, story.id, at, dict(feats.weights), norm, self._seq, self._n_docs)
         story.members.append(member)
@@ -518,17 +520,21 @@ class StoryClusterer:
         if story.closed or cfg.merge_threshold >= 1.0:
             return ()
         size = max(story.size, 1)
-        vec = {f: w / size * self._idf(f) for f, w in story.centroid.items()}
-        # candidates from the story's most weighty features only: bounded cost per assignment
-        probe = dict(sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.merge_probe_features])
+        # the story's most weighty features stand for it: bounded cost per assignment
+        top = heapq.nlargest(cfg.merge_probe_features * 10, story.centroid.items(), key=lambda kv: kv[1])
+        idfs = {f: self._idf(f) for f, _ in top}
+        vec = dict(sorted(((f, w / size * idfs[f]) for f, w in top),
+                          key=lambda kv: (-kv[1], kv[0]))[: cfg.merge_probe_features * 5])
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        probe = dict(list(vec.items())[: cfg.merge_probe_features])
         merged: list[int] = []
-        for sid, _, _ in self._candidates(probe, story.centroid_norm):
+        for sid, _, _ in list(self._candidates(probe, norm, idfs))[: cfg.merge_candidates]:
             if sid == story.id:
                 continue
             other = self._stories[sid]
             if other.size + story.size > cfg.max_size:
                 continue
-            sim = self._dot_centroid(vec, other) / (story.centroid_norm * other.centroid_norm)
+            sim = self._dot_centroid(vec, other, idfs) / (norm * other.centroid_norm)
             if sim >= cfg.merge_threshold:
                 merged.append(sid)
         for sid in sorted(merged):

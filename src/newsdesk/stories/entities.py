@@ -220,7 +220,7 @@ def _title_case(toks: list[_Tok], stop: frozenset[str]) -> bool:
     words = [t for t in toks if t.text and t.text[0].isalpha() and t.folded not in stop and len(t.text) > 2]
     if len(words) < 3:
         return False
-    caps = sum(1 for t in words if t.text[0].isupper())
+    caps = sum(1 for t in words if _is_cap(t.text))
     return caps / len(words) >= 0.9
 
 
@@ -282,10 +282,16 @@ def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], low
                 break
             if _is_cap(t.text):
                 j += 1
-            elif (t.folded in PARTICLES and j + 1 < n and toks[j + 1].text and _is_cap(toks[j + 1].text)
-                  and not toks[j + 1].sentence_start and not _is_acronym(toks[j - 1].text)
-                  and _gaz_match(toks, j + 1, gaz, lang) is None):
-                j += 2
+            elif t.folded in PARTICLES and not _is_acronym(toks[j - 1].text):
+                # "van der", "de la": run over the particles to the next capitalised word
+                k = j
+                while k < n and k - j < 3 and toks[k].folded in PARTICLES and not toks[k].sentence_start:
+                    k += 1
+                if (k < n and toks[k].text and _is_cap(toks[k].text) and not toks[k].sentence_start
+                        and toks[k].folded not in PARTICLES and _gaz_match(toks, k, gaz, lang) is None):
+                    j = k + 1
+                else:
+                    break
             else:
                 break
         start, end = _trim(toks, i, j, stop, lower_words, lang)
