@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import math
+import os
 import random
 import re
 import sys
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from newsdesk.stories.cluster import ClusterConfig, ClusterItem, StoryClusterer
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the shared data folder sits beside the repo root; NEWSDESK_SHARED points elsewhere (git worktrees)
 SHARED = Path(os.environ.get("NEWSDESK_SHARED") or ROOT / ".." / "shared")
 DATA = SHARED / "data" / "stories" / "uci-news-dev.jsonl"
-T0 = datetime(2014, 3, 10, tzinfo=timezone.utc)
+T0 = datetime(2014, 3, 10, tzinfo=UTC)
 
 
 def load() -> list[dict]:
@@ -68,8 +68,9 @@ def run_clusterer(rows: list[dict], seed: int, config: ClusterConfig | None = No
     members: dict[int, list] = {}
     start = time.perf_counter()
     for i, row in enumerate(order):
-        item = ClusterItem(row["id"], row["title"], T0 + timedelta(minutes=i), None, row.get("lang"),
-                           row.get("publisher"))
+        item = ClusterItem(
+            row["id"], row["title"], T0 + timedelta(minutes=i), None, row.get("lang"), row.get("publisher")
+        )
         a = clusterer.assign(item)
         pred[row["id"]] = a.story_id
         members.setdefault(a.story_id, []).append(row["id"])
@@ -80,7 +81,33 @@ def run_clusterer(rows: list[dict], seed: int, config: ClusterConfig | None = No
     return pred, len(order) / (time.perf_counter() - start)
 
 
-_STOP = frozenset("a an the of to in on for and or at by with from is are was be as it its that this".split())
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "at",
+        "by",
+        "with",
+        "from",
+        "is",
+        "are",
+        "was",
+        "be",
+        "as",
+        "it",
+        "its",
+        "that",
+        "this",
+    ]
+)
 
 
 def run_baseline(rows: list[dict], seed: int, threshold: float = 0.1) -> tuple[dict, float]:
@@ -89,14 +116,13 @@ def run_baseline(rows: list[dict], seed: int, threshold: float = 0.1) -> tuple[d
     order = rows[:]
     random.Random(seed).shuffle(order)
     df: Counter = Counter()
-    n = 0
     cents: list[Counter] = []
     pred = {}
     start = time.perf_counter()
-    for row in order:
+    for n, row in enumerate(order):
         tf = Counter(w for w in re.findall(r"\w+", row["title"].lower()) if w not in _STOP and len(w) > 1)
 
-        def idf(f: str) -> float:
+        def idf(f: str, n: int = n) -> float:
             return math.log((n + 1) / (df[f] + 1)) + 1
 
         vec = {f: c * idf(f) for f, c in tf.items()}
@@ -114,24 +140,31 @@ def run_baseline(rows: list[dict], seed: int, threshold: float = 0.1) -> tuple[d
             idx = len(cents) - 1
         cents[idx].update(tf)
         pred[row["id"]] = idx
-        n += 1
         df.update(tf.keys())
     return pred, len(order) / (time.perf_counter() - start)
 
 
 def quality(rows: list[dict], seeds: list[int]) -> None:
     gold = {r["id"]: r["story"] for r in rows}
-    for name, runner in (("StoryClusterer", run_clusterer), ("TF-IDF centroid baseline (t=0.10)", run_baseline)):
+    for name, runner in (
+        ("StoryClusterer", run_clusterer),
+        ("TF-IDF centroid baseline (t=0.10)", run_baseline),
+    ):
         scores = []
         for seed in seeds:
             pred, ips = runner(rows, seed)
             scores.append((*pairwise(pred, gold), *bcubed(pred, gold), ips, len(set(pred.values()))))
             s = scores[-1]
-            print(f"  {name} seed {seed}: pairwise P={s[0]:.3f} R={s[1]:.3f} F1={s[2]:.3f} | "
-                  f"B3 P={s[3]:.3f} R={s[4]:.3f} F1={s[5]:.3f} | {s[7]} stories | {s[6]:.0f} items/s")
+            print(
+                f"  {name} seed {seed}: pairwise P={s[0]:.3f} R={s[1]:.3f} F1={s[2]:.3f} | "
+                f"B3 P={s[3]:.3f} R={s[4]:.3f} F1={s[5]:.3f} | {s[7]} stories | {s[6]:.0f} items/s"
+            )
         mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
-        print(f"{name} (mean of {len(seeds)} seeds): pairwise P={mean[0]:.3f} R={mean[1]:.3f} F1={mean[2]:.3f} | "
-              f"B-cubed P={mean[3]:.3f} R={mean[4]:.3f} F1={mean[5]:.3f} | {mean[6]:.0f} items/s")
+        print(
+            f"{name} (mean of {len(seeds)} seeds): "
+            f"pairwise P={mean[0]:.3f} R={mean[1]:.3f} F1={mean[2]:.3f} | "
+            f"B-cubed P={mean[3]:.3f} R={mean[4]:.3f} F1={mean[5]:.3f} | {mean[6]:.0f} items/s"
+        )
 
 
 def perturb(title: str, rng: random.Random, vocab: list[str]) -> str:
@@ -160,22 +193,30 @@ def scale(rows: list[dict], n: int) -> None:
     first = sum(times[:1000]) / min(1000, n) * 1000
     last = sum(times[-1000:]) / min(1000, n) * 1000
     sizes = [s.size for s in clusterer.stories()]
-    print(f"synthetic window of {n} perturbed items: {sum(times) / n * 1000:.2f} ms/item overall, "
-          f"first 1000 {first:.2f} ms/item, last 1000 {last:.2f} ms/item; {len(sizes)} stories, "
-          f"largest {max(sizes)}")
+    print(
+        f"synthetic window of {n} perturbed items: {sum(times) / n * 1000:.2f} ms/item overall, "
+        f"first 1000 {first:.2f} ms/item, last 1000 {last:.2f} ms/item; {len(sizes)} stories, "
+        f"largest {max(sizes)}"
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--synthetic", type=int, default=20_000, help="items in the scale run (0 skips it)")
     args = parser.parse_args()
     if not DATA.exists():
-        print(f"skipped: the UCI dev set is not at {DATA} (it lives in the shared data folder beside the repo)")
+        print(
+            f"skipped: the UCI dev set is not at {DATA} (it lives in the shared data folder beside the repo)"
+        )
         return 0
     rows = load()
-    print(f"UCI dev set: {len(rows)} headlines, {len({r['story'] for r in rows})} gold stories; "
-          f"seeds {args.seeds}; synthetic clock one item a minute")
+    print(
+        f"UCI dev set: {len(rows)} headlines, {len({r['story'] for r in rows})} gold stories; "
+        f"seeds {args.seeds}; synthetic clock one item a minute"
+    )
     quality(rows, args.seeds)
     if args.synthetic:
         scale(rows, args.synthetic)

@@ -15,9 +15,21 @@ def ids(title: str, text: str | None, lang: str | None) -> set[str]:
 def test_aliases_map_languages_to_one_id() -> None:
     nl = ids("Trump belt Rutte over Groenland", "De VS willen het eiland. De NAVO zwijgt.", "nl")
     en = ids("Trump calls Rutte about Greenland", "The US wants the island. NATO is silent.", "en")
-    de = ids("Trump ruft Rutte wegen Grönland an", "Die Vereinigten Staaten wollen die Insel. Die NATO schweigt.", "de")
-    fr = ids("Trump appelle Rutte à propos du Groenland", "Les États-Unis veulent l'île. L'OTAN se tait.", "fr")
-    expected = {"person:donald-trump", "person:mark-rutte", "place:greenland", "place:united-states", "org:nato"}
+    de = ids(
+        "Trump ruft Rutte wegen Grönland an",
+        "Die Vereinigten Staaten wollen die Insel. Die NATO schweigt.",
+        "de",
+    )
+    fr = ids(
+        "Trump appelle Rutte à propos du Groenland", "Les États-Unis veulent l'île. L'OTAN se tait.", "fr"
+    )
+    expected = {
+        "person:donald-trump",
+        "person:mark-rutte",
+        "place:greenland",
+        "place:united-states",
+        "org:nato",
+    }
     for found in (nl, en, de, fr):
         assert expected <= found
 
@@ -36,13 +48,18 @@ def test_short_capital_aliases_need_capitals() -> None:
 
 
 def test_unknown_names_spans_particles_and_surname_linking() -> None:
-    ents = extract_entities("Ophef over Jan van der Berg", "Volgens Jan van der Berg is het onzin. Van der Berg "
-                            "bleef erbij.", "nl")
+    ents = extract_entities(
+        "Ophef over Jan van der Berg",
+        "Volgens Jan van der Berg is het onzin. Van der Berg bleef erbij.",
+        "nl",
+    )
     assert [e.id for e in ents if e.id.startswith("name:")] == ["name:jan van der berg"]
 
 
 def test_sentence_initial_common_words_and_stopwords_are_dropped() -> None:
-    found = ids("Storm hits coast", "Heavy rain fell. Analysts said the storm was the worst since 1990.", "en")
+    found = ids(
+        "Storm hits coast", "Heavy rain fell. Analysts said the storm was the worst since 1990.", "en"
+    )
     assert not any(i in found for i in ("name:heavy", "name:analysts", "name:the"))
 
 
@@ -51,8 +68,16 @@ def test_title_case_headline_only_trusts_known_names() -> None:
     assert found == {"org:ebay", "org:paypal"}
 
 
-@pytest.mark.parametrize("args", [("", None, None), ("a", "", "xx"), ("!!!", "???", "nl-BE"),
-                                  ("ALL CAPS HEADLINE ABOUT NOTHING", None, "en"), ("x" * 5000, "Y " * 30_000, "de")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("", None, None),
+        ("a", "", "xx"),
+        ("!!!", "???", "nl-BE"),
+        ("ALL CAPS HEADLINE ABOUT NOTHING", None, "en"),
+        ("x" * 5000, "Y " * 30_000, "de"),
+    ],
+)
 def test_odd_input_does_not_crash(args: tuple) -> None:
     assert isinstance(extract_entities(*args), list)
 

@@ -7,18 +7,34 @@ from newsdesk.stories.fingerprint import NearDuplicateIndex, canonical_url, cont
 T0 = datetime(2026, 1, 14, 8, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("variant", "canonical"), [
-    ("https://www.nos.nl/artikel/2550000-trump-belt-rutte?utm_source=rss&utm_medium=feed",
-     "https://nos.nl/artikel/2550000-trump-belt-rutte"),
-    ("http://NOS.nl/artikel/2550000-trump-belt-rutte/#comments", "https://nos.nl/artikel/2550000-trump-belt-rutte"),
-    ("https://m.nos.nl/artikel/2550000-trump-belt-rutte?fbclid=abc&gclid=x&ocid=y",
-     "https://nos.nl/artikel/2550000-trump-belt-rutte"),
-    ("https://amp.theguardian.com/world/2026/jan/14/greenland", "https://theguardian.com/world/2026/jan/14/greenland"),
-    ("https://www.theguardian.com/world/2026/jan/14/greenland/amp", "https://theguardian.com/world/2026/jan/14/greenland"),
-    ("https://example.com/story?amp=1&id=5", "https://example.com/story?id=5"),
-    ("https://example.com/story?b=2&a=1&at_medium=x&cmpid=rss", "https://example.com/story?a=1&b=2"),
-    ("https://example.com:443/story/", "https://example.com/story"),
-])
+@pytest.mark.parametrize(
+    ("variant", "canonical"),
+    [
+        (
+            "https://www.nos.nl/artikel/2550000-trump-belt-rutte?utm_source=rss&utm_medium=feed",
+            "https://nos.nl/artikel/2550000-trump-belt-rutte",
+        ),
+        (
+            "http://NOS.nl/artikel/2550000-trump-belt-rutte/#comments",
+            "https://nos.nl/artikel/2550000-trump-belt-rutte",
+        ),
+        (
+            "https://m.nos.nl/artikel/2550000-trump-belt-rutte?fbclid=abc&gclid=x&ocid=y",
+            "https://nos.nl/artikel/2550000-trump-belt-rutte",
+        ),
+        (
+            "https://amp.theguardian.com/world/2026/jan/14/greenland",
+            "https://theguardian.com/world/2026/jan/14/greenland",
+        ),
+        (
+            "https://www.theguardian.com/world/2026/jan/14/greenland/amp",
+            "https://theguardian.com/world/2026/jan/14/greenland",
+        ),
+        ("https://example.com/story?amp=1&id=5", "https://example.com/story?id=5"),
+        ("https://example.com/story?b=2&a=1&at_medium=x&cmpid=rss", "https://example.com/story?a=1&b=2"),
+        ("https://example.com:443/story/", "https://example.com/story"),
+    ],
+)
 def test_canonical_url_folds_variants(variant: str, canonical: str) -> None:
     assert canonical_url(variant) == canonical
 
@@ -59,8 +75,11 @@ ARTICLE = " ".join(
 def test_near_duplicate_index_finds_trimmed_copy_and_not_other_text() -> None:
     index = NearDuplicateIndex(threshold=0.8)
     index.add("orig", ARTICLE, T0)
-    index.add("other", ARTICLE.replace("syndicated", "independent").replace("specific", "vague")
-              .replace("event", "matter"), T0)
+    index.add(
+        "other",
+        ARTICLE.replace("syndicated", "independent").replace("specific", "vague").replace("event", "matter"),
+        T0,
+    )
     trimmed = ARTICLE.rsplit(" Sentence 38", 1)[0]  # the last two sentences cut
     assert index.query(trimmed) == ["orig"]
     assert index.query("A completely different article about football in Rotterdam.") == []

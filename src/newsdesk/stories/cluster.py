@@ -35,7 +35,7 @@ import unicodedata
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -259,7 +259,7 @@ class _Story:
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt if dt.tzinfo is not None else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
 
 class StoryClusterer:
@@ -323,9 +323,17 @@ class StoryClusterer:
         shared_e, shared_t = self._explain(feats, vec, story)
         self._add_member(story, item, feats, at)
         merged = self._maybe_merge(story)
-        return Assignment(item.id, story.id, False, round(score, 4),
-                          member.item_id if member is not None else None,
-                          shared_e, shared_t, merged, story.closed)
+        return Assignment(
+            item.id,
+            story.id,
+            False,
+            round(score, 4),
+            member.item_id if member is not None else None,
+            shared_e,
+            shared_t,
+            merged,
+            story.closed,
+        )
 
     def story_of(self, item_id: str | int) -> int | None:
         """The story an item was put in (or merged into), while the clusterer remembers it."""
@@ -338,10 +346,12 @@ class StoryClusterer:
         for story in self._stories.values():
             ranked = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
             ents = tuple(story.surface.get(f, f) for f, _ in ranked if f.startswith("e:"))[:5]
-            terms = tuple(story.surface.get(f, f) for f, _ in ranked
-                          if not f.startswith(("e:", "b:")))[:8]
-            out.append(StorySummary(story.id, story.size, story.first_seen, story.last_seen, ents, terms,
-                                    story.closed))
+            terms = tuple(story.surface.get(f, f) for f, _ in ranked if not f.startswith(("e:", "b:")))[:8]
+            out.append(
+                StorySummary(
+                    story.id, story.size, story.first_seen, story.last_seen, ents, terms, story.closed
+                )
+            )
         out.sort(key=lambda s: (s.last_seen, s.id), reverse=True)
         return out
 
@@ -351,18 +361,36 @@ class StoryClusterer:
         """A JSON-serialisable snapshot of everything in the window, for persisting and rebuilding."""
         stories = []
         for story in self._stories.values():
-            stories.append({
-                "id": story.id, "first_seen": story.first_seen.isoformat(),
-                "last_seen": story.last_seen.isoformat(), "size": story.size,
-                "centroid": story.centroid, "surface": story.surface, "closed": story.closed,
-                "members": [{"item_id": m.item_id, "at": m.at.isoformat(), "weights": m.weights,
-                             "norm": m.norm, "seq": m.seq} for m in story.members],
-            })
+            stories.append(
+                {
+                    "id": story.id,
+                    "first_seen": story.first_seen.isoformat(),
+                    "last_seen": story.last_seen.isoformat(),
+                    "size": story.size,
+                    "centroid": story.centroid,
+                    "surface": story.surface,
+                    "closed": story.closed,
+                    "members": [
+                        {
+                            "item_id": m.item_id,
+                            "at": m.at.isoformat(),
+                            "weights": m.weights,
+                            "norm": m.norm,
+                            "seq": m.seq,
+                        }
+                        for m in story.members
+                    ],
+                }
+            )
         return {
-            "version": _STATE_VERSION, "next_story": self._next_story, "seq": self._seq,
-            "clock": self._clock.isoformat() if self._clock else None, "stories": stories,
+            "version": _STATE_VERSION,
+            "next_story": self._next_story,
+            "seq": self._seq,
+            "clock": self._clock.isoformat() if self._clock else None,
+            "stories": stories,
             "window_members": [[m.story_id, m.seq] for m in self._window],
-            "df": self._df, "n_docs": self._n_docs,
+            "df": self._df,
+            "n_docs": self._n_docs,
             "item_story": [[k, v] for k, v in self._item_story.items()],
         }
 
@@ -376,13 +404,26 @@ class StoryClusterer:
         self._clock = datetime.fromisoformat(state["clock"]) if state.get("clock") else None
         by_seq: dict[int, _Member] = {}
         for raw in state["stories"]:
-            story = _Story(int(raw["id"]), datetime.fromisoformat(raw["first_seen"]),
-                           datetime.fromisoformat(raw["last_seen"]), int(raw["size"]),
-                           {k: float(v) for k, v in raw["centroid"].items()}, 1.0, deque(),
-                           dict(raw["surface"]), bool(raw["closed"]))
+            story = _Story(
+                int(raw["id"]),
+                datetime.fromisoformat(raw["first_seen"]),
+                datetime.fromisoformat(raw["last_seen"]),
+                int(raw["size"]),
+                {k: float(v) for k, v in raw["centroid"].items()},
+                1.0,
+                deque(),
+                dict(raw["surface"]),
+                bool(raw["closed"]),
+            )
             for m in raw["members"]:
-                member = _Member(m["item_id"], story.id, datetime.fromisoformat(m["at"]),
-                                 {k: float(v) for k, v in m["weights"].items()}, float(m["norm"]), int(m["seq"]))
+                member = _Member(
+                    m["item_id"],
+                    story.id,
+                    datetime.fromisoformat(m["at"]),
+                    {k: float(v) for k, v in m["weights"].items()},
+                    float(m["norm"]),
+                    int(m["seq"]),
+                )
                 story.members.append(member)
                 by_seq[member.seq] = member
             self._stories[story.id] = story
@@ -409,11 +450,16 @@ class StoryClusterer:
         cfg = self.config
         if size >= cfg.max_size:
             return math.inf
-        extra = cfg.growth_penalty * max(0.0, math.log2(size / cfg.growth_start)) if size > cfg.growth_start else 0.0
+        extra = (
+            cfg.growth_penalty * max(0.0, math.log2(size / cfg.growth_start))
+            if size > cfg.growth_start
+            else 0.0
+        )
         return cfg.threshold + extra
 
-    def _candidates(self, vec: dict[str, float], norm: float,
-                    idfs: dict[str, float]) -> Iterable[tuple[int, _Member | None, float]]:
+    def _candidates(
+        self, vec: dict[str, float], norm: float, idfs: dict[str, float]
+    ) -> Iterable[tuple[int, _Member | None, float]]:
         """Warm, open stories sharing a feature with the item: (story id, best member, its cosine)."""
         cfg = self.config
         skip_df = max(50, cfg.common_feature_skip * self._n_docs)
@@ -458,8 +504,9 @@ class StoryClusterer:
 
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
-        story.centroid_norm = math.sqrt(sum((w / size * self._idf(f)) ** 2
-                                            for f, w in story.centroid.items())) or 1.0
+        story.centroid_norm = (
+            math.sqrt(sum((w / size * self._idf(f)) ** 2 for f, w in story.centroid.items())) or 1.0
+        )
         story.norm_n = self._n_docs
 
     def _new_story(self, at: datetime) -> _Story:
@@ -507,7 +554,9 @@ class StoryClusterer:
         story.centroid = dict(keep[: self.config.centroid_features])
         story.surface = {f: s for f, s in story.surface.items() if f in story.centroid}
 
-    def _explain(self, feats: _Features, vec: dict[str, float], story: _Story) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def _explain(
+        self, feats: _Features, vec: dict[str, float], story: _Story
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         shared = [f for f in vec if f in story.centroid]
         shared.sort(key=lambda f: (-vec[f] * story.centroid[f], f))
         ents = tuple(feats.surface.get(f, f) for f in shared if f.startswith("e:"))[:6]
@@ -523,8 +572,11 @@ class StoryClusterer:
         # the story's most weighty features stand for it: bounded cost per assignment
         top = heapq.nlargest(cfg.merge_probe_features * 10, story.centroid.items(), key=lambda kv: kv[1])
         idfs = {f: self._idf(f) for f, _ in top}
-        vec = dict(sorted(((f, w / size * idfs[f]) for f, w in top),
-                          key=lambda kv: (-kv[1], kv[0]))[: cfg.merge_probe_features * 5])
+        vec = dict(
+            sorted(((f, w / size * idfs[f]) for f, w in top), key=lambda kv: (-kv[1], kv[0]))[
+                : cfg.merge_probe_features * 5
+            ]
+        )
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         probe = dict(list(vec.items())[: cfg.merge_probe_features])
         merged: list[int] = []
@@ -553,8 +605,9 @@ class StoryClusterer:
         story.last_seen = max(story.last_seen, other.last_seen)
         for m in other.members:
             m.story_id = story.id
-        story.members = deque(sorted([*story.members, *other.members], key=lambda m: m.seq)
-                              [-self.config.members_kept:])
+        story.members = deque(
+            sorted([*story.members, *other.members], key=lambda m: m.seq)[-self.config.members_kept :]
+        )
         for item_id, sid in self._item_story.items():
             if sid == other.id:
                 self._item_story[item_id] = story.id

@@ -39,39 +39,237 @@ LANGUAGES = ("en", "nl", "de", "fr")
 
 # Lowercase words that join two capitalised names into one: "Ursula von der Leyen", "Mohammed bin
 # Salman", "Jan van der Berg", "Charles de Gaulle".
-PARTICLES = frozenset({
-    "van", "de", "der", "den", "ter", "ten", "te", "von", "zu", "vom", "le", "la", "du", "des", "di",
-    "da", "del", "della", "dos", "al", "el", "bin", "ibn", "ben", "'t", "op", "y", "of",
-})
+PARTICLES = frozenset(
+    {
+        "van",
+        "de",
+        "der",
+        "den",
+        "ter",
+        "ten",
+        "te",
+        "von",
+        "zu",
+        "vom",
+        "le",
+        "la",
+        "du",
+        "des",
+        "di",
+        "da",
+        "del",
+        "della",
+        "dos",
+        "al",
+        "el",
+        "bin",
+        "ibn",
+        "ben",
+        "'t",
+        "op",
+        "y",
+        "of",
+    }
+)
 # Words before a name that say it is a person / organisation suffixes that say it is one.
-_PERSON_CUES = frozenset({
-    "mr", "mrs", "ms", "dr", "prof", "president", "minister", "premier", "prime", "chancellor",
-    "senator", "governor", "ceo", "chief", "judge", "general", "king", "queen", "prince", "pope",
-    "heer", "mevrouw", "burgemeester", "staatssecretaris", "bondskanselier", "koning", "koningin",
-    "herr", "frau", "kanzler", "bundeskanzler", "ministerin", "präsident", "präsidentin",
-    "m", "mme", "président", "présidente", "ministre", "chancelier", "sénateur", "roi", "reine",
-    "coach", "trainer", "zanger", "zangeres", "singer", "actor", "actress", "spokesman", "spokeswoman",
-    "woordvoerder", "sprecher", "porte-parole",
-})
-_ORG_SUFFIXES = frozenset({
-    "inc", "corp", "corporation", "ltd", "plc", "llc", "group", "groep", "gruppe", "groupe", "bank",
-    "nv", "bv", "gmbh", "ag", "sa", "se", "party", "partij", "partei", "parti", "university",
-    "universiteit", "universität", "université", "ministry", "ministerie", "ministerium", "ministère",
-    "council", "raad", "rat", "conseil", "court", "hof", "gericht", "cour", "fc", "airlines",
-    "motors", "holdings", "association", "vereniging", "verband", "foundation", "stichting", "stiftung",
-})
+_PERSON_CUES = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "president",
+        "minister",
+        "premier",
+        "prime",
+        "chancellor",
+        "senator",
+        "governor",
+        "ceo",
+        "chief",
+        "judge",
+        "general",
+        "king",
+        "queen",
+        "prince",
+        "pope",
+        "heer",
+        "mevrouw",
+        "burgemeester",
+        "staatssecretaris",
+        "bondskanselier",
+        "koning",
+        "koningin",
+        "herr",
+        "frau",
+        "kanzler",
+        "bundeskanzler",
+        "ministerin",
+        "präsident",
+        "präsidentin",
+        "m",
+        "mme",
+        "président",
+        "présidente",
+        "ministre",
+        "chancelier",
+        "sénateur",
+        "roi",
+        "reine",
+        "coach",
+        "trainer",
+        "zanger",
+        "zangeres",
+        "singer",
+        "actor",
+        "actress",
+        "spokesman",
+        "spokeswoman",
+        "woordvoerder",
+        "sprecher",
+        "porte-parole",
+    }
+)
+_ORG_SUFFIXES = frozenset(
+    {
+        "inc",
+        "corp",
+        "corporation",
+        "ltd",
+        "plc",
+        "llc",
+        "group",
+        "groep",
+        "gruppe",
+        "groupe",
+        "bank",
+        "nv",
+        "bv",
+        "gmbh",
+        "ag",
+        "sa",
+        "se",
+        "party",
+        "partij",
+        "partei",
+        "parti",
+        "university",
+        "universiteit",
+        "universität",
+        "université",
+        "ministry",
+        "ministerie",
+        "ministerium",
+        "ministère",
+        "council",
+        "raad",
+        "rat",
+        "conseil",
+        "court",
+        "hof",
+        "gericht",
+        "cour",
+        "fc",
+        "airlines",
+        "motors",
+        "holdings",
+        "association",
+        "vereniging",
+        "verband",
+        "foundation",
+        "stichting",
+        "stiftung",
+    }
+)
 # German capitalises every noun; these endings mark a common noun, not a name.
 _DE_NOUN_SUFFIXES = (
-    "ung", "heit", "keit", "schaft", "tion", "tät", "ismus", "chen", "lein", "nis", "tum", "ling",
-    "ment", "enz", "anz", "ik", "ur", "ie", "ei", "gen", "ten", "rung", "halt", "werk", "zeug",
+    "ung",
+    "heit",
+    "keit",
+    "schaft",
+    "tion",
+    "tät",
+    "ismus",
+    "chen",
+    "lein",
+    "nis",
+    "tum",
+    "ling",
+    "ment",
+    "enz",
+    "anz",
+    "ik",
+    "ur",
+    "ie",
+    "ei",
+    "gen",
+    "ten",
+    "rung",
+    "halt",
+    "werk",
+    "zeug",
 )
-_DE_DETERMINERS = frozenset({
-    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "eines", "kein",
-    "keine", "keinen", "sein", "seine", "seinen", "ihr", "ihre", "ihren", "unser", "unsere", "diese",
-    "dieser", "dieses", "diesen", "jede", "jeder", "jedes", "jeden", "zum", "zur", "im", "am", "vom",
-    "beim", "ins", "mehr", "viele", "alle", "neue", "neuen", "zwei", "drei", "vier", "fünf", "sechs",
-    "zehn", "hundert", "tausend", "einige", "mehrere", "wenige", "ohne", "wegen",
-})
+_DE_DETERMINERS = frozenset(
+    {
+        "der",
+        "die",
+        "das",
+        "den",
+        "dem",
+        "des",
+        "ein",
+        "eine",
+        "einen",
+        "einem",
+        "einer",
+        "eines",
+        "kein",
+        "keine",
+        "keinen",
+        "sein",
+        "seine",
+        "seinen",
+        "ihr",
+        "ihre",
+        "ihren",
+        "unser",
+        "unsere",
+        "diese",
+        "dieser",
+        "dieses",
+        "diesen",
+        "jede",
+        "jeder",
+        "jedes",
+        "jeden",
+        "zum",
+        "zur",
+        "im",
+        "am",
+        "vom",
+        "beim",
+        "ins",
+        "mehr",
+        "viele",
+        "alle",
+        "neue",
+        "neuen",
+        "zwei",
+        "drei",
+        "vier",
+        "fünf",
+        "sechs",
+        "zehn",
+        "hundert",
+        "tausend",
+        "einige",
+        "mehrere",
+        "wenige",
+        "ohne",
+        "wegen",
+    }
+)
 
 _ACRONYM_DOTS = re.compile(r"\b(?:[A-Za-z]\.){2,}")
 _TOKEN = re.compile(r"\w+(?:[-'’.]\w+)*", re.UNICODE)
@@ -189,14 +387,14 @@ def _segment(text: str) -> list[_Tok]:
     toks: list[_Tok] = []
     prev_end = 0
     for m in _TOKEN.finditer(text):
-        gap = text[prev_end:m.start()]
+        gap = text[prev_end : m.start()]
         raw = m.group(0)
         # a trailing full stop belongs to the sentence, not the word ("Rutte." ends a sentence)
         ends_sentence = raw.endswith(".")
         tok = _ELISION.sub("", raw.rstrip("."))
         if tok.endswith(("'s", "’s")):
             tok = tok[:-2]
-        start = not toks or bool(_SENTENCE_END.search(gap)) or (toks and toks[-1].text == "" )
+        start = not toks or bool(_SENTENCE_END.search(gap)) or (toks and toks[-1].text == "")
         prev_end = m.end()
         if not tok:
             continue
@@ -207,7 +405,9 @@ def _segment(text: str) -> list[_Tok]:
 
 
 def _is_cap(tok: str) -> bool:
-    return bool(tok) and (tok[0].isupper() or (len(tok) > 1 and tok[0].islower() and any(c.isupper() for c in tok[1:])))
+    return bool(tok) and (
+        tok[0].isupper() or (len(tok) > 1 and tok[0].islower() and any(c.isupper() for c in tok[1:]))
+    )
 
 
 def _is_acronym(tok: str) -> bool:
@@ -239,24 +439,48 @@ def extract_entities(title: str, text: str | None = None, language: str | None =
     lower_words = {t.folded for t in (*title_toks, *body_toks) if t.text and t.text[0].islower()}
     body_caps = {t.folded for t in body_toks if t.text and _is_cap(t.text) and not t.sentence_start}
     # with no text, a headline's first word cannot be checked: keep it
-    anywhere_caps = ({t.folded for t in body_toks if t.text and _is_cap(t.text)} if body_toks
-                     else {t.folded for t in title_toks})
+    anywhere_caps = (
+        {t.folded for t in body_toks if t.text and _is_cap(t.text)}
+        if body_toks
+        else {t.folded for t in title_toks}
+    )
 
     found: list[tuple[str, str, str]] = []  # (id, surface, type) in order of mention
     title_case = _title_case(title_toks, stop)
-    all_caps_title = bool(title_toks) and all(not t.text or not any(c.islower() for c in t.text)
-                                              for t in title_toks)
+    all_caps_title = bool(title_toks) and all(
+        not t.text or not any(c.islower() for c in t.text) for t in title_toks
+    )
     for toks, is_title in ((title_toks, True), (body_toks, False)):
         guarded = is_title and title_case
-        found.extend(_scan(toks, gaz, lang, stop | caps_common, lower_words, body_caps, guarded,
-                           all_caps=guarded and all_caps_title, is_title=is_title,
-                           anywhere_caps=anywhere_caps))
+        found.extend(
+            _scan(
+                toks,
+                gaz,
+                lang,
+                stop | caps_common,
+                lower_words,
+                body_caps,
+                guarded,
+                all_caps=guarded and all_caps_title,
+                is_title=is_title,
+                anywhere_caps=anywhere_caps,
+            )
+        )
     return _aggregate(found, gaz)
 
 
-def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], lower_words: set[str],
-          body_caps: set[str], title_case: bool, all_caps: bool, is_title: bool,
-          anywhere_caps: set[str]) -> list[tuple[str, str, str]]:
+def _scan(
+    toks: list[_Tok],
+    gaz: Gazetteer,
+    lang: str,
+    stop: frozenset[str],
+    lower_words: set[str],
+    body_caps: set[str],
+    title_case: bool,
+    all_caps: bool,
+    is_title: bool,
+    anywhere_caps: set[str],
+) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     n = len(toks)
     i = 0
@@ -268,7 +492,7 @@ def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], low
         hit = _gaz_match(toks, i, gaz, lang)
         if hit is not None:
             length, entity_id = hit
-            out.append((entity_id, " ".join(t.text for t in toks[i:i + length]), gaz.types[entity_id]))
+            out.append((entity_id, " ".join(t.text for t in toks[i : i + length]), gaz.types[entity_id]))
             i += length
             continue
         if not _is_cap(tok.text):
@@ -287,8 +511,14 @@ def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], low
                 k = j
                 while k < n and k - j < 3 and toks[k].folded in PARTICLES and not toks[k].sentence_start:
                     k += 1
-                if (k < n and toks[k].text and _is_cap(toks[k].text) and not toks[k].sentence_start
-                        and toks[k].folded not in PARTICLES and _gaz_match(toks, k, gaz, lang) is None):
+                if (
+                    k < n
+                    and toks[k].text
+                    and _is_cap(toks[k].text)
+                    and not toks[k].sentence_start
+                    and toks[k].folded not in PARTICLES
+                    and _gaz_match(toks, k, gaz, lang) is None
+                ):
                     j = k + 1
                 else:
                     break
@@ -300,8 +530,13 @@ def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], low
             continue
         span = toks[start:end]
         prev = toks[start - 1] if start > 0 and toks[start - 1].text else None
-        if len(span) == 1 and span[0].sentence_start and not _is_acronym(span[0].text) \
-                and span[0].folded not in body_caps and (not is_title or span[0].folded not in anywhere_caps):
+        if (
+            len(span) == 1
+            and span[0].sentence_start
+            and not _is_acronym(span[0].text)
+            and span[0].folded not in body_caps
+            and (not is_title or span[0].folded not in anywhere_caps)
+        ):
             # A lone capitalised word opening a sentence is usually a common word ("Floods hit",
             # "Markets rose"); keep it only if the text also writes it capitalised mid-sentence (for
             # the headline's first word: anywhere in the text; a headline alone keeps it).
@@ -313,22 +548,27 @@ def _scan(toks: list[_Tok], gaz: Gazetteer, lang: str, stop: frozenset[str], low
             # and camel-cased brands (eBay, iPhone).
             single = span[0].text
             trusted = all(t.folded in body_caps for t in span) or (
-                len(span) == 1 and (_is_acronym(single) or (single[0].islower())))
+                len(span) == 1 and (_is_acronym(single) or (single[0].islower()))
+            )
             if not trusted:
                 continue
         if lang == "de" and len(span) == 1 and not _is_acronym(span[0].text):
             word = span[0]
-            if word.folded.endswith(_DE_NOUN_SUFFIXES) or (prev is not None and (
-                    prev.folded in _DE_DETERMINERS or (prev.text[0].islower() and prev.folded.endswith(
-                        ("e", "en", "er", "es", "em"))))):
+            if word.folded.endswith(_DE_NOUN_SUFFIXES) or (
+                prev is not None
+                and (
+                    prev.folded in _DE_DETERMINERS
+                    or (prev.text[0].islower() and prev.folded.endswith(("e", "en", "er", "es", "em")))
+                )
+            ):
                 continue
         surface = " ".join(t.text for t in span)
         kind = "unknown"
         if prev is not None and prev.folded in _PERSON_CUES:
             kind = "person"
-        elif len(span) > 1 and span[-1].folded in _ORG_SUFFIXES:
-            kind = "organisation"
-        elif len(span) == 1 and _is_acronym(span[0].text):
+        elif (
+            len(span) > 1 and span[-1].folded in _ORG_SUFFIXES or len(span) == 1 and _is_acronym(span[0].text)
+        ):
             kind = "organisation"
         out.append(("name:" + " ".join(t.folded for t in span), surface, kind))
     return out
@@ -339,7 +579,7 @@ def _gaz_match(toks: list[_Tok], i: int, gaz: Gazetteer, lang: str) -> tuple[int
     if not first or not (_is_cap(first) or first[0].isdigit()):
         return None
     for length in range(min(gaz.max_tokens, len(toks) - i), 0, -1):
-        window = toks[i:i + length]
+        window = toks[i : i + length]
         if any(not t.text for t in window) or any(t.sentence_start for t in window[1:]):
             continue
         alias = gaz.aliases.get(tuple(t.folded for t in window))
@@ -369,17 +609,23 @@ def _common(tok: _Tok, stop: frozenset[str], lang: str) -> bool:
     return lang == "de" and tok.folded.endswith(_DE_NOUN_SUFFIXES)
 
 
-def _trim(toks: list[_Tok], start: int, end: int, stop: frozenset[str], lower_words: set[str],
-          lang: str) -> tuple[int, int]:
+def _trim(
+    toks: list[_Tok], start: int, end: int, stop: frozenset[str], lower_words: set[str], lang: str
+) -> tuple[int, int]:
     """Drop capitalised common words at the edges of toks[start:end]: sentence-initial "The",
     "Gisteren", titles ("Trainer", "Premier"), a sentence-initial word the text also writes in lower
     case, German nouns, and dangling particles. Returns the trimmed bounds."""
     while start < end:
         first = toks[start]
         prev = toks[start - 1] if start > 0 else None
-        noun_after_det = (lang == "de" and prev is not None and prev.folded in _DE_DETERMINERS
-                          and end - start > 1)
-        if _common(first, stop, lang) or (first.sentence_start and first.folded in lower_words) or noun_after_det:
+        noun_after_det = (
+            lang == "de" and prev is not None and prev.folded in _DE_DETERMINERS and end - start > 1
+        )
+        if (
+            _common(first, stop, lang)
+            or (first.sentence_start and first.folded in lower_words)
+            or noun_after_det
+        ):
             start += 1
         else:
             break
@@ -402,9 +648,15 @@ def _aggregate(found: list[tuple[str, str, str]], gaz: Gazetteer) -> list[Entity
     counts: dict[str, int] = {}
     first: dict[str, tuple[int, str, str]] = {}
     for pos, (entity_id, surface, kind) in enumerate(found):
-        if entity_id.startswith("name:") and " " not in entity_id[5:] or (
-                entity_id.startswith("name:") and entity_id[5:] in full_names
-                and full_names[entity_id[5:]][0] != entity_id):
+        if (
+            entity_id.startswith("name:")
+            and " " not in entity_id[5:]
+            or (
+                entity_id.startswith("name:")
+                and entity_id[5:] in full_names
+                and full_names[entity_id[5:]][0] != entity_id
+            )
+        ):
             linked = full_names.get(entity_id[5:])
             if linked is not None and linked[0] != entity_id:
                 entity_id, surface, kind = linked[0], linked[1], "person" if kind == "unknown" else kind

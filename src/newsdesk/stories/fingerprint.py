@@ -36,14 +36,55 @@ __all__ = [
 
 # Query parameters that only say where a click came from. Prefix rules end in "_" (utm_source ...).
 _TRACKING_PREFIXES = ("utm_", "at_", "pk_", "mtm_", "hsa_", "vero_", "_hs", "mc_", "oly_")
-_TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "twclid", "igshid", "ocid", "cmpid",
-    "cmp", "icid", "ito", "xtor", "ncid", "ns_campaign", "ns_mchannel", "ns_source", "ns_linkname",
-    "ns_fee", "sr_share", "smid", "smtyp", "ref", "ref_src", "referrer", "s_cid",
-    "wt.mc_id", "wt_mc_id", "mkt_tok", "_ga", "_gl", "spm", "amp", "outputtype",
-    "int_source", "int_medium", "int_campaign", "guccounter", "guce_referrer", "guce_referrer_sig",
-    "ftag", "tpcc", "trk", "trkcampaign",
-})
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "gclsrc",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "igshid",
+        "ocid",
+        "cmpid",
+        "cmp",
+        "icid",
+        "ito",
+        "xtor",
+        "ncid",
+        "ns_campaign",
+        "ns_mchannel",
+        "ns_source",
+        "ns_linkname",
+        "ns_fee",
+        "sr_share",
+        "smid",
+        "smtyp",
+        "ref",
+        "ref_src",
+        "referrer",
+        "s_cid",
+        "wt.mc_id",
+        "wt_mc_id",
+        "mkt_tok",
+        "_ga",
+        "_gl",
+        "spm",
+        "amp",
+        "outputtype",
+        "int_source",
+        "int_medium",
+        "int_campaign",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "ftag",
+        "tpcc",
+        "trk",
+        "trkcampaign",
+    }
+)
 # Hosts that serve the same article under another name.
 _HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.", "www2.")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -73,7 +114,7 @@ def canonical_url(url: str) -> str:
         changed = False
         for prefix in _HOST_PREFIXES:
             if host.startswith(prefix) and host.count(".") >= 2:
-                host = host[len(prefix):]
+                host = host[len(prefix) :]
                 changed = True
     # Scheme does not identify an article; https and http copies are the same page.
     scheme = "https" if scheme in ("http", "https") else scheme
@@ -124,7 +165,7 @@ def shingles(text: str, k: int = 5) -> set[str]:
         return set()
     if len(toks) < k:
         return {" ".join(toks)}
-    return {" ".join(toks[i:i + k]) for i in range(len(toks) - k + 1)}
+    return {" ".join(toks[i : i + k]) for i in range(len(toks) - k + 1)}
 
 
 class NearDuplicateIndex:
@@ -139,9 +180,17 @@ class NearDuplicateIndex:
     LSH's false positives below the threshold.
     """
 
-    def __init__(self, *, threshold: float = 0.8, num_perm: int = 128, k: int = 5,
-                 window: timedelta = timedelta(days=3), max_keys: int = 200_000,
-                 max_words: int = 2_000, seed: int = 1) -> None:
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        k: int = 5,
+        window: timedelta = timedelta(days=3),
+        max_keys: int = 200_000,
+        max_words: int = 2_000,
+        seed: int = 1,
+    ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError("threshold must be in (0, 1]")
         self.threshold = threshold
@@ -173,9 +222,13 @@ class NearDuplicateIndex:
         if len(toks) < k:
             grams = [" ".join(toks)]
         else:
-            grams = {" ".join(toks[i:i + k]) for i in range(len(toks) - k + 1)}
-        m = MinHash(num_perm=self.num_perm, seed=self.seed, permutations=self._template.permutations,
-                    scheme=self._template.scheme)
+            grams = {" ".join(toks[i : i + k]) for i in range(len(toks) - k + 1)}
+        m = MinHash(
+            num_perm=self.num_perm,
+            seed=self.seed,
+            permutations=self._template.permutations,
+            scheme=self._template.scheme,
+        )
         m.update_batch([g.encode("utf-8") for g in grams])
         return m
 
