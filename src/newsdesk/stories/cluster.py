@@ -358,37 +358,43 @@ class StoryClusterer:
     # -- state ----------------------------------------------------------------------------------
 
     def export_state(self) -> dict[str, Any]:
-        """A JSON-serialisable snapshot of everything in the window, for persisting and rebuilding."""
-        stories = []
-        for story in self._stories.values():
-            stories.append(
-                {
-                    "id": story.id,
-                    "first_seen": story.first_seen.isoformat(),
-                    "last_seen": story.last_seen.isoformat(),
-                    "size": story.size,
-                    "centroid": story.centroid,
-                    "surface": story.surface,
-                    "closed": story.closed,
-                    "members": [
-                        {
-                            "item_id": m.item_id,
-                            "at": m.at.isoformat(),
-                            "weights": m.weights,
-                            "norm": m.norm,
-                            "seq": m.seq,
-                        }
-                        for m in story.members
-                    ],
-                }
-            )
+        """A JSON-serialisable snapshot of everything in the window, for persisting and rebuilding.
+
+        Its size is bounded by the window, like the clusterer's memory."""
+
+        def member(m: _Member) -> dict[str, Any]:
+            return {
+                "item_id": m.item_id,
+                "story_id": m.story_id,
+                "at": m.at.isoformat(),
+                "weights": m.weights,
+                "norm": m.norm,
+                "norm_n": m.norm_n,
+                "seq": m.seq,
+            }
+
+        stories = [
+            {
+                "id": story.id,
+                "first_seen": story.first_seen.isoformat(),
+                "last_seen": story.last_seen.isoformat(),
+                "size": story.size,
+                "centroid": story.centroid,
+                "surface": story.surface,
+                "closed": story.closed,
+                "centroid_norm": story.centroid_norm,
+                "norm_n": story.norm_n,
+                "members": [m.seq for m in story.members],
+            }
+            for story in self._stories.values()
+        ]
         return {
             "version": _STATE_VERSION,
             "next_story": self._next_story,
             "seq": self._seq,
             "clock": self._clock.isoformat() if self._clock else None,
             "stories": stories,
-            "window_members": [[m.story_id, m.seq] for m in self._window],
+            "window": [member(m) for m in self._window],
             "df": self._df,
             "n_docs": self._n_docs,
             "item_story": [[k, v] for k, v in self._item_story.items()],
@@ -396,6 +402,7 @@ class StoryClusterer:
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], config: ClusterConfig | None = None) -> StoryClusterer:
+        """Rebuild a clusterer from export_state(); it continues exactly as the original would."""
         if state.get("version") != _STATE_VERSION:
             raise ValueError(f"unsupported clusterer state version {state.get('version')!r}")
         self = cls(config)
@@ -403,6 +410,18 @@ class StoryClusterer:
         self._seq = int(state["seq"])
         self._clock = datetime.fromisoformat(state["clock"]) if state.get("clock") else None
         by_seq: dict[int, _Member] = {}
+        for m in state["window"]:
+            mem = _Member(
+                m["item_id"],
+                int(m["story_id"]),
+                datetime.fromisoformat(m["at"]),
+                {k: float(v) for k, v in m["weights"].items()},
+                float(m["norm"]),
+                int(m["seq"]),
+                int(m.get("norm_n", 0)),
+            )
+            by_seq[mem.seq] = mem
+            self._window.append(mem)
         for raw in state["stories"]:
             story = _Story(
                 int(raw["id"]),
@@ -410,35 +429,19 @@ class StoryClusterer:
                 datetime.fromisoformat(raw["last_seen"]),
                 int(raw["size"]),
                 {k: float(v) for k, v in raw["centroid"].items()},
-                1.0,
-                deque(),
+                float(raw["centroid_norm"]),
+                deque(by_seq[int(q)] for q in raw["members"] if int(q) in by_seq),
                 dict(raw["surface"]),
                 bool(raw["closed"]),
+                int(raw["norm_n"]),
             )
-            for m in raw["members"]:
-                member = _Member(
-                    m["item_id"],
-                    story.id,
-                    datetime.fromisoformat(m["at"]),
-                    {k: float(v) for k, v in m["weights"].items()},
-                    float(m["norm"]),
-                    int(m["seq"]),
-                )
-                story.members.append(member)
-                by_seq[member.seq] = member
             self._stories[story.id] = story
             heapq.heappush(self._cold_heap, (story.last_seen, story.id))
         self._df = {k: int(v) for k, v in state["df"].items()}
         self._n_docs = int(state["n_docs"])
         self._item_story = {k: int(v) for k, v in state["item_story"]}
-        for _, seq in state["window_members"]:
-            member = by_seq.get(int(seq))
-            if member is not None:
-                self._window.append(member)
-        for member in sorted(by_seq.values(), key=lambda m: m.seq):
-            self._index(member)
-        for story in self._stories.values():
-            self._refresh_norm(story)
+        for mem in self._window:  # arrival order rebuilds the capped postings as they were
+            self._index(mem)
         return self
 
     # -- internals ------------------------------------------------------------------------------
