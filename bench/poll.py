@@ -21,7 +21,6 @@ import html
 import ipaddress
 import json
 import random
-import re
 import resource
 import socket
 import subprocess
@@ -32,6 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from benchdocs import write_section  # noqa: E402
+
 HOSTS = 50
 WORDS = (
     "groenland", "navo", "heffing", "kabinet", "minister", "rutte", "trump", "europa",
@@ -180,18 +182,6 @@ def run_child(args: list[str]) -> dict[str, float]:
 # ------------------------------------------------------------------------------------------ main
 
 
-def update_docs(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- bench/poll start -->", "<!-- bench/poll end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--feeds", type=int, default=1000)
@@ -254,7 +244,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write_docs:
-        update_docs(section)
+        write_section("bench/poll", section)
 
 
 if __name__ == "__main__":
