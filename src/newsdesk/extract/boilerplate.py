@@ -62,6 +62,28 @@ def _is_chrome_element(element: HtmlElement) -> bool:
     return any(phrase in squashed for phrase in _CHROME_PHRASES)
 
 
+#: paragraph text (in <p>s of at least _PROSE_MIN chars, mostly not link text) above which a class-marked
+#: element is article, not chrome: class words misfire ("category-news", "field-label-hidden",
+#: "content-with-sidebar", "elementor-widget-theme-post-content"), but chrome seldom holds long prose.
+_PROSE_KEEP = 400
+_PROSE_MIN = 80
+
+
+def _prose_chars(element: HtmlElement) -> int:
+    total = 0
+    for p in element.iter("p"):
+        text = p.text_content()
+        length = len(text.strip())
+        if length < _PROSE_MIN:
+            continue
+        linked = sum(len(a.text_content()) for a in p.iter("a"))
+        if linked < 0.3 * length:
+            total += length
+            if total >= _PROSE_KEEP:
+                break
+    return total
+
+
 def _holds_article(element: HtmlElement) -> bool:
     # Not any <article>: lists of teasers are <article>s too.
     paths = (".//main", './/*[@itemprop="articleBody"]', ".//h1")
@@ -92,6 +114,8 @@ def prune_chrome(tree: HtmlElement) -> None:
         if element.tag not in ("script", "style"):
             # ASP.NET-style pages wrap the whole page in one <form>.
             if (marked_only or element.tag == "form") and _holds_article(element):
+                continue
+            if marked_only and _prose_chars(element) >= _PROSE_KEEP:
                 continue
             if total > 1000 and len(element.text_content()) > 0.6 * total:
                 continue
