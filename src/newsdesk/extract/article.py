@@ -205,14 +205,20 @@ def _clean_body(html: str, meta: PageMetadata) -> str:
     )
 
 
+_UNCOUNTED = frozenset({"script", "style", "template", "noscript"})
+
+
 def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None:
-    """Keep the page up to its `max_elements`-th element or `max_chars`-th character of text, in
-    document order: a real article fits many times over, and every later stage's cost grows with
-    the tree."""
+    """Keep the page up to its `max_elements`-th element or `max_chars`-th character of text (not
+    counting scripts and styles), in document order: a real article fits many times over, and every
+    later stage's cost grows with the tree."""
     cut = None
     chars = 0
     for count, element in enumerate(tree.iter()):
-        chars += len(element.text or "") + len(element.tail or "")
+        # Inline scripts and styles are most of a big page's characters and none of its text.
+        if element.tag not in _UNCOUNTED:
+            chars += len(element.text or "")
+        chars += len(element.tail or "")
         if count >= max_elements or chars > max_chars:
             cut = element
             break
