@@ -160,14 +160,21 @@ def _readability(html: str, url: str | None) -> str:
     return html_to_text(Document(html, url=url).summary(html_partial=True))
 
 
-def _newsdesk(html: str, url: str | None) -> str:
+def _newsdesk_with(**switches: bool) -> Extractor:
     from newsdesk.errors import NoArticleError
-    from newsdesk.extract import extract_article
+    from newsdesk.extract import ChooseOptions, ExtractLimits, extract_article
 
-    try:
-        return extract_article(html, url).text
-    except NoArticleError:
-        return ""
+    limits = ExtractLimits(choose=ChooseOptions(**switches))
+
+    def run(html: str, url: str | None) -> str:
+        try:
+            return extract_article(html, url, limits=limits).text
+        except NoArticleError:
+            return ""
+    return run
+
+
+_newsdesk = _newsdesk_with()
 
 
 def extractors() -> dict[str, Extractor]:
@@ -222,17 +229,14 @@ HEADER = ("| extractor | F1 | precision | recall | empty | exceptions | pages/s 
 
 def ablation(pages: Sequence[Page]) -> list[tuple[str, str, Score]]:
     """newsdesk with each mechanism switched off in turn (see extract/choose.py for the switches)."""
-    from newsdesk.extract import choose
+    from newsdesk.extract.choose import MECHANISMS
 
-    rows = []
-    for name, why in choose.MECHANISMS.items():
-        with choose.disabled(name):
-            rows.append((name, why, run_one(_newsdesk, pages)))
-    return rows
+    return [(name, why, run_one(_newsdesk_with(**{name: False}), pages)) for name, why in MECHANISMS.items()]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write-docs", action="store_true", help="write the table into docs/benchmarks.md")
     parser.add_argument("--ablation", action="store_true", help="also run newsdesk with each mechanism off")
     parser.add_argument("--only", help="run only extractors whose name contains this")
@@ -284,7 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines.append("")
 
     if args.write_docs:
-        command = "PYTHONPATH=src python bench/extract.py --write-docs" + (" --ablation" if args.ablation else "")
+        command = "PYTHONPATH=src python bench/extract.py --write-docs"
+        command += " --ablation" if args.ablation else ""
         write_docs(lines, command)
     return 0
 

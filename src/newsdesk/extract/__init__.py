@@ -6,12 +6,14 @@ no files.
 """
 
 from .article import ExtractLimits, extract_article, extract_articles
+from .choose import ChooseOptions
 from .decode import decode_html
 from .language import detect_language
 from .sanitize import html_to_text, sanitize_html
 from .urls import absolute_url, normalize_url
 
 __all__ = [
+    "ChooseOptions",
     "ExtractLimits",
     "absolute_url",
     "decode_html",

@@ -26,6 +26,7 @@ from ..errors import NoArticleError
 from ..models import ExtractedArticle
 from .body import BodyCandidate, readability_body, trafilatura_body
 from .boilerplate import is_chrome_text, prune_chrome
+from .choose import ChooseOptions, needs_second_opinion, prefer_second
 from .decode import decode_html
 from .language import detect_language
 from .metadata import PageMetadata, clean_text, read_metadata
@@ -47,8 +48,8 @@ class ExtractLimits:
     max_text_chars: int = 500_000
     #: a body with less text than this is no article
     min_text_chars: int = 80
-    #: trafilatura's body is "far too little" below this share of the page's paragraph text
-    fallback_ratio: float = 0.4
+    #: when to ask readability-lxml too, and which body to keep (choose.py)
+    choose: ChooseOptions = ChooseOptions()
 
 
 DEFAULT_LIMITS = ExtractLimits()
@@ -151,21 +152,40 @@ def _paragraph_text_length(tree: HtmlElement) -> int:
     return sum(len(p.text_content().strip()) for p in tree.iter("p"))
 
 
-def _select_body(
-    tree: HtmlElement, url: str | None, limits: ExtractLimits, deadline: _Deadline
-) -> BodyCandidate | None:
-    best = trafilatura_body(tree, url)
+def _finish(candidate: BodyCandidate | None, meta: PageMetadata, base: str | None) -> tuple[str, str]:
+    """A candidate body as (sanitized HTML, plain text)."""
+    if candidate is None:
+        return "", ""
+    html = sanitize_html(_clean_body(candidate.html, meta), base)
+    return html, html_to_text(html)
+
+
+def _jsonld_html(body: str) -> str:
+    """A JSON-LD articleBody as HTML paragraphs: the body of last resort (JS-rendered pages)."""
+    from html import escape
+
+    return "".join(f"<p>{escape(line)}</p>" for line in body.split("\n") if line.strip())
+
+
+def _select_body(tree: HtmlElement, url: str | None, meta: PageMetadata, base: str | None,
+                 limits: ExtractLimits, deadline: _Deadline) -> tuple[str, str]:
+    """The article body as (sanitized HTML, text): trafilatura's, or readability's when the chooser
+    (choose.py) asks for a second opinion and prefers it."""
+    options = limits.choose
+    html, text = _finish(trafilatura_body(tree, url), meta, base)
     if deadline.passed:
-        return best
-    available = _paragraph_text_length(tree)
-    too_little = best is None or best.text_length < limits.min_text_chars * 3 or (
-        best.text_length < limits.fallback_ratio * available
-    )
-    if too_little:
+        return html, text
+    jsonld_body = meta.article_body if options.jsonld else ""
+    if needs_second_opinion(text, _paragraph_text_length(tree), jsonld_body, options):
         second = readability_body(lxml.html.tostring(tree, encoding="unicode"), url)
-        if second is not None and (best is None or second.text_length > best.text_length * 1.5):
-            best = second
-    return best
+        html2, text2 = _finish(second, meta, base)
+        if prefer_second(text, text2, jsonld_body, options):
+            html, text = html2, text2
+    last_resort = options.jsonld and len(meta.article_body) >= limits.min_text_chars
+    if len(text) < limits.min_text_chars and last_resort:
+        html = sanitize_html(_jsonld_html(meta.article_body), base)
+        text = html_to_text(html)
+    return html, text
 
 
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "figcaption", "caption",
@@ -256,10 +276,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     _drop_figures(tree)
     if deadline.passed:
         raise NoArticleError("page took too long to extract")
-    candidate = _select_body(tree, url, limits, deadline)
-
-    body_html = sanitize_html(_clean_body(candidate.html, meta), base) if candidate else ""
-    text = html_to_text(body_html)
+    body_html, text = _select_body(tree, url, meta, base, limits, deadline)
     if len(text) < limits.min_text_chars:
         # The tree is pruned by now; the diagnosis wants the page as it came (failures only).
         original = _parse(page)
