@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import lxml.html
@@ -31,6 +31,15 @@ from .decode import decode_html
 from .language import detect_language
 from .metadata import PageMetadata, clean_text, read_metadata
 from .sanitize import html_to_text, parse_fragment, sanitize_html
+from .sitelearn import DEFAULT_OPTIONS as DEFAULT_LEARN_OPTIONS
+from .sitelearn import (
+    LearnOptions,
+    SiteProfile,
+    apply_profile_to_tree,
+    is_stale,
+    learn_site_profile,
+    site_key,
+)
 from .urls import absolute_url
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
@@ -258,11 +267,14 @@ def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None
 
 
 def extract_article(html: str | bytes, url: str | None = None, *, charset: str | None = None,
-                    limits: ExtractLimits = DEFAULT_LIMITS) -> ExtractedArticle:
+                    limits: ExtractLimits = DEFAULT_LIMITS, profile: SiteProfile | None = None,
+                    ) -> ExtractedArticle:
     """The clean article in a page. Raises NoArticleError with a plain reason when there is none.
 
     `url` is the page's address (links and images are made absolute against its canonical URL, or
     this); `charset` is the one the HTTP response declared, used for bytes that are not UTF-8.
+    `profile` is the site's learned template (sitelearn.py), whose repeated blocks are removed
+    before the body is chosen; it is ignored on a page of another layout.
     Nothing is fetched: not the page, not its images."""
     deadline = _Deadline(limits.deadline_seconds)
     page = _to_text(html, limits, charset)
@@ -272,6 +284,8 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     base = _base_url(tree, url) or meta.canonical_url
 
     # Metadata is read; from here on the tree is cut down to the article.
+    if profile is not None:
+        apply_profile_to_tree(tree, profile)
     prune_chrome(tree)
     _drop_figures(tree)
     if deadline.passed:
@@ -298,16 +312,33 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     )
 
 
-def extract_articles(pages: Iterable[tuple[str, str | bytes]],
-                     learn_sites: bool = True) -> list[ExtractedArticle | NoArticleError]:
-    """Extract many pages, given as (url, page) pairs; a page without an article gives its error in
-    place. `learn_sites` will let pages of one site teach the extractor that site's template; for now
-    each page is extracted on its own."""
-    del learn_sites  # reserved for per-site learning
+def extract_articles(pages: Iterable[tuple[str, str | bytes]], learn_sites: bool = True, *,
+                     profiles: Mapping[str, SiteProfile] | None = None,
+                     limits: ExtractLimits = DEFAULT_LIMITS,
+                     learn_options: LearnOptions = DEFAULT_LEARN_OPTIONS,
+                     ) -> list[ExtractedArticle | NoArticleError]:
+    """Extract many pages, given as (url, page) pairs, in order; a page without an article gives its
+    error in place.
+
+    With `learn_sites`, the pages are grouped by site and each site's template is learned from its
+    pages in this batch first (learn_site_profile), then every page is extracted with it. A profile
+    given in `profiles` (keyed by site_key) is used instead of learning, unless a page shows that
+    the site's layout has changed since."""
+    batch = [(url, page if isinstance(page, str) else decode_html(page[: limits.max_page_bytes]))
+             for url, page in pages]
+    chosen: dict[str, SiteProfile] = dict(profiles or {})
+    if learn_sites:
+        by_site: dict[str, list[tuple[str, str]]] = {}
+        for url, page in batch:
+            by_site.setdefault(site_key(url), []).append((url, page))
+        for site, site_pages in by_site.items():
+            known = chosen.get(site)
+            if site and (known is None or any(is_stale(page, known) for _, page in site_pages[:3])):
+                chosen[site] = learn_site_profile(site_pages, learn_options)
     results: list[ExtractedArticle | NoArticleError] = []
-    for url, page in pages:
+    for url, page in batch:
         try:
-            results.append(extract_article(page, url))
+            results.append(extract_article(page, url, limits=limits, profile=chosen.get(site_key(url))))
         except NoArticleError as exc:
             results.append(exc)
     return results
