@@ -186,18 +186,53 @@ def _path(element: HtmlElement) -> str:
     return " > ".join(reversed(parts))
 
 
-def _visible_blocks(tree: HtmlElement) -> Iterable[tuple[HtmlElement, str]]:
+_INLINE_TAGS = ("span", "a", "strong", "em", "b", "i", "small", "time")
+_TEXT_BLOCKS = frozenset({"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "th", "dd", "dt",
+                          "figcaption", "a", "span", "strong", "em", "b", "i", "small", "time", "label"})
+_LINK = "\u2039link\u203a"
+#: blocks with more links than this are navigation; their masked form says nothing more
+_MAX_MASKED_LINKS = 20
+
+
+def _keys(element: HtmlElement, text: str) -> list[str]:
+    """The keys a block is known by: its normalised text, and (when it has links) the same with every
+    link's text masked, so "Lees verder: <a different link on every page>" is one block."""
+    key = normalise(text)
+    if not (_MIN_BLOCK_CHARS <= len(key) <= _MAX_BLOCK_CHARS):
+        return []
+    keys = [key]
+    links = [a for a in element.iter("a") if a is not element][:_MAX_MASKED_LINKS + 1]
+    if 0 < len(links) <= _MAX_MASKED_LINKS:
+        masked = text
+        for link in links:
+            label = link.text_content()
+            if label.strip():
+                masked = masked.replace(label, _LINK, 1)
+        masked_key = normalise(masked)
+        # Only the label around the links counts; a box of bare links would match every link list.
+        if masked_key != key and len(masked_key.replace(_LINK.lower(), "").strip(" :·|-")) >= 3:
+            keys.append(masked_key)
+    return keys
+
+
+def _visible_blocks(tree: HtmlElement) -> Iterable[tuple[HtmlElement, list[str]]]:
+    """Every block of the page's body with its keys, outermost first. Inline elements count only
+    where they stand alone (a dateline <span> in a <div>), not inside a paragraph."""
     body = tree.find("body")
     scope = body if body is not None else tree
-    for count, element in enumerate(scope.iter(*_BLOCK_TAGS)):
+    for count, element in enumerate(scope.iter(*_BLOCK_TAGS, *_INLINE_TAGS)):
         if count > _MAX_ELEMENTS:
             return
+        if element.tag in _INLINE_TAGS:
+            parent = element.getparent()
+            if parent is None or parent.tag in _TEXT_BLOCKS:
+                continue
         text = element.text_content()
         if len(text) > _MAX_BLOCK_CHARS * 3:
             continue
-        key = normalise(text)
-        if _MIN_BLOCK_CHARS <= len(key) <= _MAX_BLOCK_CHARS:
-            yield element, key
+        keys = _keys(element, text)
+        if keys:
+            yield element, keys
 
 
 def _page_signatures(tree: HtmlElement) -> set[str]:
@@ -228,13 +263,14 @@ def learn_site_profile(pages: Sequence[tuple[str, str]], options: LearnOptions =
             continue
         parsed += 1
         keys: set[str] = set()
-        for element, key in _visible_blocks(tree):
+        for element, element_keys in _visible_blocks(tree):
             if any(a.tag in _INVISIBLE for a in element.iterancestors()):
                 continue
-            if key not in keys:
-                keys.add(key)
-                first.setdefault(key, (_WS.sub(" ", element.text_content()).strip()[:_MAX_SAMPLE],
-                                       _path(element)))
+            for key in element_keys:
+                if key not in keys:
+                    keys.add(key)
+                    first.setdefault(key, (_WS.sub(" ", element.text_content()).strip()[:_MAX_SAMPLE],
+                                           _path(element)))
         seen.update(keys)
         signatures.update(_page_signatures(tree))
     if parsed < options.min_pages:
@@ -327,8 +363,8 @@ def apply_profile_to_tree(tree: HtmlElement, profile: SiteProfile) -> list[Repea
         wanted.setdefault(text, RepeatedBlock(key=text, pages=0, sample=text[:_MAX_SAMPLE], path="",
                                               reason="removed by the operator's text rule"))
     # Outermost first: a removed box takes its matching children with it.
-    for element, key in list(_visible_blocks(tree)):
-        block = wanted.get(key)
+    for element, keys in list(_visible_blocks(tree)):
+        block = next((wanted[key] for key in keys if key in wanted), None)
         if block is None or element.getparent() is None or not _attached(element, scope):
             continue
         target = _removal_target(element, total)
