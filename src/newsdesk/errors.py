@@ -17,6 +17,8 @@
     │   └── MalformedFeedError          "malformed"
     ├── ExtractionError                 "extraction"
     │   └── NoArticleError              "no_article"        the page yields no article text
+    │       ├── PaywallError            "paywall"           a subscriber wall, at most a teaser
+    │       └── CookieWallError         "cookie_wall"       a consent wall instead of the article
     ├── DiscoveryError                  "discovery"         no feed, sitemap or article links found
     ├── StorageError                    "storage"
     │   ├── SourceExistsError           "exists"
@@ -32,6 +34,7 @@ from __future__ import annotations
 __all__ = [
     "BlockedAddressError",
     "ConnectError",
+    "CookieWallError",
     "DNSError",
     "DiscoveryError",
     "ExtractionError",
@@ -44,6 +47,7 @@ __all__ = [
     "NoArticleError",
     "NotAFeedError",
     "NotFoundError",
+    "PaywallError",
     "ParseError",
     "RobotsDisallowedError",
     "SettingsError",
@@ -147,3 +151,16 @@ class NotFoundError(StorageError, LookupError):
 
 class SettingsError(NewsdeskError, ValueError):
     kind = "settings"
+
+
+class PaywallError(NoArticleError):
+    kind = "paywall"
+
+    def __init__(self, message: str, teaser: str = "") -> None:
+        super().__init__(message)
+        #: the text shown above the wall (may be empty): a teaser, not the article
+        self.teaser = teaser
+
+
+class CookieWallError(NoArticleError):
+    kind = "cookie_wall"

@@ -22,7 +22,7 @@ import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ..errors import NoArticleError
+from ..errors import CookieWallError, NoArticleError, PaywallError
 from ..models import ExtractedArticle
 from .body import BodyCandidate, readability_body, trafilatura_body
 from .boilerplate import is_chrome_text, prune_chrome
@@ -41,6 +41,7 @@ from .sitelearn import (
     site_key,
 )
 from .urls import absolute_url
+from .walls import TEASER_CHARS, detect_wall
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
 
@@ -269,7 +270,8 @@ def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None
 def extract_article(html: str | bytes, url: str | None = None, *, charset: str | None = None,
                     limits: ExtractLimits = DEFAULT_LIMITS, profile: SiteProfile | None = None,
                     ) -> ExtractedArticle:
-    """The clean article in a page. Raises NoArticleError with a plain reason when there is none.
+    """The clean article in a page. Raises NoArticleError with a plain reason when there is none:
+    PaywallError (carrying the teaser) or CookieWallError when a wall stands in its place.
 
     `url` is the page's address (links and images are made absolute against its canonical URL, or
     this); `charset` is the one the HTTP response declared, used for bytes that are not UTF-8.
@@ -291,11 +293,18 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     if deadline.passed:
         raise NoArticleError("page took too long to extract")
     body_html, text = _select_body(tree, url, meta, base, limits, deadline)
-    if len(text) < limits.min_text_chars:
-        # The tree is pruned by now; the diagnosis wants the page as it came (failures only).
+    if len(text) < TEASER_CHARS:
+        # The tree is pruned by now; walls and failures are diagnosed on the page as it came (short
+        # bodies only, so the second parse costs little).
         original = _parse(page)
         _truncate_tree(original, limits.max_elements, limits.max_text_chars)
-        raise NoArticleError(_why_no_article(original, page))
+        wall = detect_wall(original, text, meta)
+        if wall == "paywall":
+            raise PaywallError("the article is behind a paywall: only a teaser is shown", teaser=text)
+        if wall == "cookie_wall":
+            raise CookieWallError("a cookie wall stands in front of the article")
+        if len(text) < limits.min_text_chars:
+            raise NoArticleError(_why_no_article(original, page))
     title = meta.title or text.split("\n", 1)[0][:120]
     return ExtractedArticle(
         title=title,
