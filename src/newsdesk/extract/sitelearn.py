@@ -52,6 +52,8 @@ _MIN_BLOCK_CHARS = 3
 _MAX_SAMPLE = 200
 _MAX_PAGE_CHARS = 5_000_000
 _MAX_ELEMENTS = 20_000
+#: a profile that would remove more than this share of a page's paragraph text is not applied to it
+_MAX_PARAGRAPH_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class LearnOptions:
     min_share: float = 0.5
     #: ... and on at least this many of them
     min_repeats: int = 3
+    #: a text in the same place (DOM path) as a learned block needs only this many pages
+    min_slot_repeats: int = 2
     #: a structure signature belongs to the layout fingerprint if this share of pages has it
     fingerprint_share: float = 0.6
     #: at most this many signatures in the fingerprint (the most common first)
@@ -282,6 +286,16 @@ def learn_site_profile(pages: Sequence[tuple[str, str]], options: LearnOptions =
         for key, count in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))
         if count >= needed
     )
+    # A slot the template fills (the author bio under every story) holds different texts on different
+    # pages; a text seen twice in the same place as a learned block is that slot's too.
+    slots = {block.path for block in blocks if block.path}
+    blocks += tuple(
+        RepeatedBlock(key=key, pages=count, sample=first[key][0], path=first[key][1],
+                      reason=f"the same text is on {count} of {parsed} pages, in the place of other "
+                             "template text")
+        for key, count in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))
+        if options.min_slot_repeats <= count < needed and first[key][1] in slots
+    )
     common = [s for s, n in signatures.most_common() if n >= options.fingerprint_share * parsed]
     return SiteProfile(host=host, pages_seen=parsed, blocks=blocks,
                        fingerprint=tuple(sorted(common[: options.fingerprint_size])),
@@ -363,20 +377,33 @@ def apply_profile_to_tree(tree: HtmlElement, profile: SiteProfile) -> list[Repea
         wanted.setdefault(text, RepeatedBlock(key=text, pages=0, sample=text[:_MAX_SAMPLE], path="",
                                               reason="removed by the operator's text rule"))
     # Outermost first: a removed box takes its matching children with it.
-    for element, keys in list(_visible_blocks(tree)):
+    targets: list[tuple[HtmlElement, RepeatedBlock]] = []
+    taken: set[int] = set()
+    for element, keys in _visible_blocks(tree):
         block = next((wanted[key] for key in keys if key in wanted), None)
-        if block is None or element.getparent() is None or not _attached(element, scope):
+        if block is None or any(id(a) in taken for a in element.iterancestors()):
             continue
         target = _removal_target(element, total)
-        if len(target.text_content()) > 0.5 * max(total, 1):
+        if id(target) in taken or len(target.text_content()) > 0.5 * max(total, 1):
             continue
-        target.drop_tree()
-        removed.append(block)
+        taken.add(id(target))
+        targets.append((target, block))
+    # Pages that repeat each other (syndicated copies, a re-published story) make the article itself
+    # look like template; a profile that would take most of a page's paragraph text does not fit it.
+    paragraphs = _paragraph_chars(scope)
+    doomed = sum(_paragraph_chars(target) for target, _ in targets)
+    if paragraphs and doomed > _MAX_PARAGRAPH_SHARE * paragraphs:
+        return removed
+    for target, block in targets:
+        if target.getparent() is not None:
+            target.drop_tree()
+            removed.append(block)
     return removed
 
 
-def _attached(element: HtmlElement, scope: HtmlElement) -> bool:
-    return any(ancestor is scope for ancestor in element.iterancestors())
+def _paragraph_chars(element: HtmlElement) -> int:
+    own = len(element.text_content()) if element.tag == "p" else 0
+    return own or sum(len(p.text_content()) for p in element.iter("p"))
 
 
 def apply_profile(html: str, profile: SiteProfile) -> str:
