@@ -391,10 +391,12 @@ def apply_profile_to_tree(tree: HtmlElement, profile: SiteProfile) -> list[Repea
     # Pages that repeat each other (syndicated copies, a re-published story) make the article itself
     # look like template; a profile that would take most of a page's paragraph text does not fit it.
     paragraphs = _paragraph_chars(scope)
-    doomed = sum(_paragraph_chars(target) for target, _ in targets)
-    if paragraphs and doomed > _MAX_PARAGRAPH_SHARE * paragraphs:
-        return removed
+    # The operator's own rules (pages == 0) are applied whatever they take.
+    doomed = sum(_paragraph_chars(target) for target, block in targets if block.pages)
+    learned_fits = not paragraphs or doomed <= _MAX_PARAGRAPH_SHARE * paragraphs
     for target, block in targets:
+        if block.pages and not learned_fits:
+            continue
         if target.getparent() is not None:
             target.drop_tree()
             removed.append(block)
@@ -407,10 +409,11 @@ def _paragraph_chars(element: HtmlElement) -> int:
 
 
 def apply_profile(html: str, profile: SiteProfile) -> str:
-    """The page with the profile's template blocks removed, as HTML (the page unchanged if it does
-    not parse or is from another layout)."""
+    """The page with the profile's template blocks removed, as HTML (the page unchanged, as given,
+    when nothing is removed: it does not parse, is from another layout, or holds no template)."""
     tree = _parse(html)
     if tree is None:
         return html
-    apply_profile_to_tree(tree, profile)
+    if not apply_profile_to_tree(tree, profile):
+        return html
     return lxml.html.tostring(tree, encoding="unicode")
