@@ -17,7 +17,7 @@ MIN_LETTERS = 20
 #: normalized probability under which we say "don't know" rather than guess
 MIN_CONFIDENCE = 0.80
 #: classifying more text does not change the answer, only the time
-_MAX_CHARS = 5000
+_MAX_CHARS = 2000
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 
