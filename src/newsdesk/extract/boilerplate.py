@@ -9,6 +9,7 @@ Both lists are data, so per-site learning can later add to them without new code
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml.html import HtmlElement
@@ -43,18 +44,26 @@ _SPLIT = re.compile(r"[\s\-_]+")
 
 
 def _is_chrome_element(element: HtmlElement) -> bool:
-    if not element.attrib:  # most elements; the checks below all read attributes
+    attrib = element.attrib
+    if not attrib:  # most elements; the checks below all read attributes
         return False
-    role = (element.get("role") or "").strip().lower()
-    if role in _CHROME_ROLES:
+    role = attrib.get("role")
+    if role and role.strip().lower() in _CHROME_ROLES:
         return True
-    if element.get("aria-hidden") == "true" or element.get("hidden") is not None:
+    if attrib.get("aria-hidden") == "true" or "hidden" in attrib:
         return True
-    if element.tag in _PROTECTED:
+    if element.tag in _PROTECTED or attrib.get("itemprop") == "articleBody":
         return False
-    if element.get("itemprop") == "articleBody":
+    classes, ident = attrib.get("class"), attrib.get("id")
+    if not classes and not ident:
         return False
-    marks = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return _marks_chrome(f"{classes or ''} {ident or ''}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _marks_chrome(marks: str) -> bool:
+    """Whether class and id words mark chrome; cached, since a page repeats its class names."""
+    marks = marks.lower()
     if not marks.strip():
         return False
     parts = set(_SPLIT.split(marks))
