@@ -52,7 +52,8 @@ class ChooseOptions:
 
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_END = tuple('.!?"”’)»')
+#: sentence ends in the scripts newsdesk meets (CJK full stops, Arabic and Devanagari marks too)
+_SENTENCE_END = tuple('.!?"”’)»。！？؟।…')
 
 
 def _shingles(text: str, size: int = 4) -> set[tuple[str, ...]]:
