@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if directory is None:
         print("AEB not found (looked for <repo>/../shared/data/aeb and $NEWSDESK_AEB_DIR): skipping it")
     else:
-        sets.append((f"AEB ({directory.name}, 181 pages)", load_aeb(directory)[: args.limit]))
+        sets.append(("AEB", load_aeb(directory)[: args.limit]))
     sets.append(("tests/data/pages", load_fixture_pages()))
     site_pages = load_site_pages() if (ROOT / "tests" / "data" / "sites").is_dir() else []
     if site_pages:
@@ -320,8 +320,10 @@ def write_docs(lines: list[str], command: str) -> None:
     versions = (f"trafilatura {trafilatura.__version__}, readability-lxml "
                 f"{getattr(readability, '__version__', '0.8+')}, Python {platform.python_version()}, "
                 f"{os.cpu_count()} CPUs")
-    block = "\n".join([START, "", f"Measured {stamp} with `{command}` ({versions}); all extractors in the "
-                       "same process and run.", "", *lines, END])
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    block = "\n".join([START, "", f"Measured {stamp} with `{command}` ({versions}, load average {load} at "
+                       "the end); all extractors in the same process and run, interleaved page by page, so "
+                       "pages/s compare within a table, not across machines or runs.", "", *lines, END])
     text = DOCS.read_text("utf-8") if DOCS.exists() else "# Benchmarks\n"
     if START in text and END in text:
         head, rest = text.split(START, 1)
