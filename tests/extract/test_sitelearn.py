@@ -217,3 +217,28 @@ def test_site_key() -> None:
 def test_unparseable_pages_are_skipped() -> None:
     profile = learn_site_profile([("https://a.example/1", ""), ("https://a.example/2", "   ")])
     assert profile.pages_seen == 0 and profile.blocks == ()
+
+
+PARAGRAPH = ("The council met again on Tuesday to discuss the station plans, where hundreds of homes and a "
+             "new bus station are due in the coming years. ")
+
+
+@pytest.mark.parametrize("page", [
+    "<html><body>" + "<div>" * 10_000 + f"<p>{PARAGRAPH * 3}</p>" + "</div>" * 10_000 + "</body></html>",
+    "<html><body>" + "".join(f"<div class='c{i % 50}'><p>{i} {PARAGRAPH}</p></div>" for i in range(30_000))
+    + "</body></html>",
+    "<frameset><frame src='a.html'></frameset>",
+    "",
+    "\x00\x01 not html at all",
+], ids=["deep", "huge", "frameset", "empty", "garbage"])
+def test_learning_on_hostile_pages_is_bounded(page: str) -> None:
+    import time
+
+    batch = [(f"https://hostile.example/{i}", page) for i in range(3)]
+    started = time.perf_counter()
+    profile = learn_site_profile(batch)
+    results = extract_articles(batch)
+    assert time.perf_counter() - started < 60
+    assert SiteProfile.from_json(profile.to_json()) == profile
+    assert len(results) == 3
+    assert all(isinstance(r, (ExtractedArticle, NoArticleError)) for r in results)

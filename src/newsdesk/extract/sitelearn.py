@@ -50,8 +50,10 @@ _DIGITS = re.compile(r"\d+")
 _MAX_BLOCK_CHARS = 600
 _MIN_BLOCK_CHARS = 3
 _MAX_SAMPLE = 200
-_MAX_PAGE_CHARS = 5_000_000
-_MAX_ELEMENTS = 20_000
+_MAX_PAGE_CHARS = 2_000_000
+#: blocks looked at per page, in document order: template shows up long before this, and learning
+#: and applying both stay bounded on hostile pages
+_MAX_ELEMENTS = 6_000
 #: a profile that would remove more than this share of a page's paragraph text is not applied to it
 _MAX_PARAGRAPH_SHARE = 0.6
 
@@ -60,6 +62,9 @@ _MAX_PARAGRAPH_SHARE = 0.6
 class LearnOptions:
     #: a site needs this many pages before anything is learned
     min_pages: int = 3
+    #: at most this many pages are read (spread over the batch): enough to see the template, and
+    #: learning a site of thousands of pages stays cheap
+    max_pages: int = 60
     #: a block is template if it appears on at least this share of the pages...
     min_share: float = 0.5
     #: ... and on at least this many of them
@@ -257,6 +262,9 @@ def learn_site_profile(pages: Sequence[tuple[str, str]], options: LearnOptions =
 
     Fewer than `options.min_pages` parseable pages give an empty profile (nothing is removed)."""
     host = next((site_key(url) for url, _ in pages if site_key(url)), "")
+    if len(pages) > options.max_pages:
+        step = len(pages) / options.max_pages
+        pages = [pages[int(i * step)] for i in range(options.max_pages)]
     seen: Counter[str] = Counter()
     first: dict[str, tuple[str, str]] = {}
     signatures: Counter[str] = Counter()
