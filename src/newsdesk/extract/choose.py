@@ -12,6 +12,7 @@ full one, arbitrates. Figures for each switch are in docs/benchmarks.md (bench/e
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -49,6 +50,8 @@ class ChooseOptions:
     min_containment: float = 0.6
     #: a JSON-LD articleBody shorter than this is a teaser, not the body
     min_jsonld: int = 600
+    #: trafilatura's text must hold this share of a full JSON-LD body's 4-grams, or readability is asked
+    jsonld_containment: float = 0.8
 
 
 _WORD = re.compile(r"\w+")
@@ -70,10 +73,13 @@ def _similarity(a: set[tuple[str, ...]], b: set[tuple[str, ...]]) -> float:
 
 
 def _prose_share(lines: Iterable[str]) -> float:
-    """Share of characters in lines that read as sentences: long, ending in sentence punctuation."""
+    """Share of characters in lines that read as sentences: long, ending in sentence punctuation, and
+    said once (a line repeated within the body is a teaser list's, however well it reads)."""
     kept = [line for line in lines if line.strip()]
+    counts = Counter(kept)
     total = sum(len(line) for line in kept)
-    prose = sum(len(line) for line in kept if len(line) > 80 and line.rstrip().endswith(_SENTENCE_END))
+    prose = sum(len(line) for line in kept
+                if counts[line] == 1 and len(line) > 80 and line.rstrip().endswith(_SENTENCE_END))
     return prose / total if total else 0.0
 
 
@@ -89,7 +95,7 @@ def needs_second_opinion(first: str, paragraph_chars: int, jsonld_body: str, opt
     if paragraph_chars < 0.5 * length:
         return True
     if options.jsonld and len(jsonld_body) >= options.min_jsonld:
-        return _containment(_shingles(jsonld_body), _shingles(first)) < 0.8
+        return _containment(_shingles(jsonld_body), _shingles(first)) < options.jsonld_containment
     return False
 
 
