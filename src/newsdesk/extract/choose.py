@@ -23,8 +23,8 @@ MECHANISMS = {
     "second_opinion": "readability-lxml is asked when trafilatura's text is short or below the page's "
                       "paragraph text; without it only trafilatura's body is used",
     "prose_check": "readability's longer body is kept only if its extra lines read as prose "
-                   "(long lines ending in sentence punctuation) and it contains trafilatura's text; "
-                   "without it the longer body always wins",
+                   "(long lines ending in sentence punctuation, not repeated) and it contains "
+                   "trafilatura's text; without it the longer body always wins",
     "jsonld": "a full JSON-LD articleBody asks for a second opinion when trafilatura misses much of it, "
               "and picks the candidate closer to it",
 }

@@ -424,4 +424,4 @@ def apply_profile(html: str, profile: SiteProfile) -> str:
         return html
     if not apply_profile_to_tree(tree, profile):
         return html
-    return lxml.html.tostring(tree, encoding="unicode")
+    return str(lxml.html.tostring(tree, encoding="unicode"))
