@@ -234,9 +234,11 @@ def run_batch(pages: Sequence[Page], learn: bool) -> Score:
 # --- report ----------------------------------------------------------------------------------------
 
 def _row(name: str, s: Score, reference: Score | None = None) -> str:
-    ratio = s.pages_per_second / reference.pages_per_second if reference and reference.pages_per_second else 0
+    ratio = ""
+    if reference is not None and reference.pages_per_second:
+        ratio = f"{s.pages_per_second / reference.pages_per_second:.2f}"
     return (f"| {name} | {s.f1:.3f} | {s.precision:.3f} | {s.recall:.3f} | {s.empty:.1%} | {s.errors:.1%} "
-            f"| {s.pages_per_second:.1f} | {ratio:.2f} |")
+            f"| {s.pages_per_second:.1f} | {ratio} |")
 
 
 #: the speed column that does not depend on how busy the machine is: pages/s relative to this one
