@@ -135,6 +135,10 @@ def test_from_json_refuses_what_is_not_a_profile() -> None:
         SiteProfile.from_json("[1, 2]")
     with pytest.raises(ValueError):
         SiteProfile.from_json("{not json")
+    with pytest.raises(ValueError, match="not a site profile"):
+        SiteProfile.from_json('{"pages_seen": 3}')
+    with pytest.raises(ValueError, match="not a site profile"):
+        SiteProfile.from_json('{"host": "a.example", "blocks": [{"surprise": 1}]}')
 
 
 def test_override_keeps_and_removes() -> None:
@@ -242,3 +246,11 @@ def test_learning_on_hostile_pages_is_bounded(page: str) -> None:
     assert SiteProfile.from_json(profile.to_json()) == profile
     assert len(results) == 3
     assert all(isinstance(r, (ExtractedArticle, NoArticleError)) for r in results)
+
+
+def test_bad_selector_in_stored_json_is_refused_and_skipped_when_built_by_hand() -> None:
+    with pytest.raises(ValueError, match="not a CSS selector"):
+        SiteProfile.from_json('{"host": "a.example", "remove_selectors": ["p[[["]}')
+    url, html, _ = _site("en_harbourpost")[0]
+    by_hand = SiteProfile(host="harbourpost.example", pages_seen=0, remove_selectors=("p[[[", "p.appeal"))
+    assert "become a member" not in extract_article(html, url, profile=by_hand).text
