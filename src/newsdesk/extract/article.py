@@ -41,7 +41,7 @@ from .sitelearn import (
     site_key,
 )
 from .urls import absolute_url
-from .walls import TEASER_CHARS, detect_wall
+from .walls import TEASER_CHARS, detect_wall, may_be_wall
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
 
@@ -293,9 +293,10 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     if deadline.passed:
         raise NoArticleError("page took too long to extract")
     body_html, text = _select_body(tree, url, meta, base, limits, deadline)
-    if len(text) < TEASER_CHARS:
+    too_short = len(text) < limits.min_text_chars
+    if too_short or (len(text) < TEASER_CHARS and may_be_wall(page, meta)):
         # The tree is pruned by now; walls and failures are diagnosed on the page as it came (short
-        # bodies only, so the second parse costs little).
+        # bodies with a wall signal somewhere in the page only, so the second parse is rare).
         original = _parse(page)
         _truncate_tree(original, limits.max_elements, limits.max_text_chars)
         wall = detect_wall(original, text, meta)
@@ -303,7 +304,7 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
             raise PaywallError("the article is behind a paywall: only a teaser is shown", teaser=text)
         if wall == "cookie_wall":
             raise CookieWallError("a cookie wall stands in front of the article")
-        if len(text) < limits.min_text_chars:
+        if too_short:
             raise NoArticleError(_why_no_article(original, page))
     title = meta.title or text.split("\n", 1)[0][:120]
     return ExtractedArticle(

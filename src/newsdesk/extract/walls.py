@@ -23,7 +23,7 @@ from lxml.html import HtmlElement
 
 from .metadata import PageMetadata
 
-__all__ = ["COOKIE_PHRASES", "PAYWALL_PHRASES", "WallKind", "detect_wall"]
+__all__ = ["COOKIE_PHRASES", "PAYWALL_PHRASES", "WallKind", "detect_wall", "may_be_wall"]
 
 WallKind = Literal["paywall", "cookie_wall"]
 
@@ -66,6 +66,7 @@ _CONSENT_MARKS = ("onetrust", "didomi", "qc-cmp", "sp_message", "cookiebot", "tr
                   "privacy-wall", "gdpr-wall")
 _PAYWALL_MARKS = ("paywall", "pay-wall", "regwall", "subscriber-only", "premium-wall", "piano-offer",
                   "tp-modal", "metered-wall")
+_NEEDLES = PAYWALL_PHRASES + COOKIE_PHRASES + _CONSENT_MARKS + _PAYWALL_MARKS
 _INVISIBLE = frozenset({"script", "style", "noscript", "template"})
 _MAX_SCAN_ELEMENTS = 20_000
 _MAX_TEXT = 200_000
@@ -100,6 +101,15 @@ def _marked(tree: HtmlElement, marks: tuple[str, ...]) -> bool:
         if value.strip() and any(mark in value for mark in marks):
             return True
     return False
+
+
+def may_be_wall(page: str, meta: PageMetadata) -> bool:
+    """A cheap test on the raw page: False means no wall signal is anywhere in it (most pages), so
+    detect_wall need not parse it again. True may still be a script mentioning cookies."""
+    if meta.accessible_for_free is False:
+        return True
+    lowered = page.lower()
+    return any(needle in lowered for needle in _NEEDLES)
 
 
 def detect_wall(tree: HtmlElement, text: str, meta: PageMetadata) -> WallKind | None:
