@@ -108,3 +108,13 @@ def test_paywall_markup_in_the_header_is_not_a_wall_for_a_short_article() -> Non
     html = _page(TEASER + "<p>The bridge will cost twelve million euros, paid by the port.</p>").replace(
         "<header>", "<header><div class='paywall-header-wrap'><a class='paywall-login-link'>Log in</a></div>")
     assert "swing bridge" in extract_article(html, "https://news.example/a").text
+
+
+def test_cheap_prefilter_lets_wall_pages_through_and_skips_plain_ones() -> None:
+    from newsdesk.extract.metadata import PageMetadata
+    from newsdesk.extract.walls import may_be_wall
+
+    assert not may_be_wall(_page(TEASER), PageMetadata())
+    assert may_be_wall(_page(TEASER + "<p>Subscribe to continue reading.</p>"), PageMetadata())
+    assert may_be_wall(_page(TEASER), PageMetadata(accessible_for_free=False))
+    assert may_be_wall("<div id='onetrust-banner-sdk'></div>", PageMetadata())
