@@ -3,9 +3,12 @@
     bytes/str   decode.decode_html, cut to size          (decode.py)
     lxml tree   cut to a bounded number of elements
       metadata  title, authors, date, image, caption...  (metadata.py)   - read first, from the whole page
+      template  the site's learned repeated blocks       (sitelearn.py)  - when a profile is given
       chrome    navigation, banners, newsletter boxes... (boilerplate.py) - pruned from the tree
-      body      trafilatura, readability if too little   (body.py)
+      body      trafilatura; readability-lxml when the chooser asks, kept when it is better
+                (body.py, choose.py); JSON-LD articleBody as the last resort
       cleaning  title/caption/chrome blocks out, then sanitize_html and html_to_text (sanitize.py)
+      walls     a short body on a paywall or cookie-wall page raises instead (walls.py)
       language  detect_language on the text             (language.py)
 
 Each stage lives in its own module so that it can be improved, or learn per site, on its own.
