@@ -57,6 +57,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MAX_CHILD_SITEMAPS = 3
 #: below this many characters of text, a feed's own content is not taken as the article body
 MIN_FEED_BODY_CHARS = 200
+#: walls are labelled as such, never stored as if the teaser were the article
+_WALL_STATUS = {"paywall": ArticleStatus.PAYWALL, "cookie_wall": ArticleStatus.COOKIE_WALL}
 
 
 class PageFetcher(Protocol):
@@ -281,7 +283,8 @@ async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) 
         try:
             extracted = await asyncio.to_thread(extract_article, html, response.url)
         except NoArticleError as exc:
-            return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, str(exc), raw=html)
+            status = _WALL_STATUS.get(exc.kind, ArticleStatus.NO_TEXT)
+            return _from_feed(source, entry, fetched_at, status, str(exc), raw=html)
     return _from_page(source, entry, extracted, fetched_at, html)
 
 
