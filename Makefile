@@ -29,6 +29,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/poll.py
+	$(PY) bench/extract.py
 
 docs: $(VENV)/.installed  ## regenerate the generated reference docs
 	$(VENV)/bin/newsdesk settings --markdown > docs/settings.md

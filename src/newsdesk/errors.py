@@ -17,6 +17,8 @@
     │   └── MalformedFeedError          "malformed"
     ├── ExtractionError                 "extraction"
     │   └── NoArticleError              "no_article"        the page yields no article text
+    │       ├── PaywallError            "paywall"           a subscriber wall, at most a teaser
+    │       └── CookieWallError         "cookie_wall"       a consent wall instead of the article
     ├── DiscoveryError                  "discovery"         no feed, sitemap or article links found
     ├── StorageError                    "storage"
     │   ├── SourceExistsError           "exists"
@@ -40,6 +42,7 @@ from __future__ import annotations
 __all__ = [
     "BlockedAddressError",
     "ConnectError",
+    "CookieWallError",
     "DNSError",
     "DiscoveryError",
     "ExtractionError",
@@ -60,6 +63,7 @@ __all__ = [
     "NoArticleError",
     "NotAFeedError",
     "NotFoundError",
+    "PaywallError",
     "ParseError",
     "RobotsDisallowedError",
     "SettingsError",
@@ -202,3 +206,16 @@ class MailRejectedError(MailError):
 
 class MailHeaderError(MailError, ValueError):
     kind = "mail_header"
+
+
+class PaywallError(NoArticleError):
+    kind = "paywall"
+
+    def __init__(self, message: str, teaser: str = "") -> None:
+        super().__init__(message)
+        #: the text shown above the wall (may be empty): a teaser, not the article
+        self.teaser = teaser
+
+
+class CookieWallError(NoArticleError):
+    kind = "cookie_wall"

@@ -59,6 +59,10 @@ class ArticleStatus(enum.StrEnum):
     FETCH_FAILED = "fetch_failed"
     #: robots.txt disallows fetching the page
     ROBOTS = "robots"
+    #: the page is a subscriber wall: only the feed's teaser is kept
+    PAYWALL = "paywall"
+    #: the page is a consent wall instead of the article
+    COOKIE_WALL = "cookie_wall"
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,20 @@ def test_loopback_is_refused_unless_allowed(site, storage):
     assert summary.feed_errors == {"blocked_address": 1}
     assert site.hits["/feed.xml"] == 0
     assert storage.get_source(source.id).state.last_error_kind == "blocked_address"
+
+
+def test_a_paywall_page_is_labelled_and_keeps_only_the_feed_teaser(site, storage):
+    items = feed_site(site, 1)
+    wall = """<!doctype html><html lang="nl"><head><meta charset="utf-8"><title>Alleen voor abonnees</title>
+<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",
+"headline": "Trump belt met Rutte", "isAccessibleForFree": false}</script></head><body>
+<article><h1>Trump belt met Rutte over Groenland</h1><p>De Amerikaanse president belde dinsdag.</p>
+<div class="paywall"><p>Dit artikel is alleen beschikbaar voor abonnees. Word abonnee om verder te lezen.</p>
+<a href="/abonneren">Neem een abonnement</a></div></article></body></html>"""
+    site.add(items[0][1], wall)
+    source = storage.add_source(NewSource(site.url("/feed.xml")), NOW)
+    run(storage, lambda ctx: refresh_pass(ctx))
+    [listed] = storage.list_articles(ArticleFilter(source.id))
+    article = storage.get_article(listed.id)
+    assert article.status is ArticleStatus.PAYWALL
+    assert "Samenvatting" in article.summary and "abonnee" not in article.text

@@ -3,9 +3,12 @@
     bytes/str   decode.decode_html, cut to size          (decode.py)
     lxml tree   cut to a bounded number of elements
       metadata  title, authors, date, image, caption...  (metadata.py)   - read first, from the whole page
+      template  the site's learned repeated blocks       (sitelearn.py)  - when a profile is given
       chrome    navigation, banners, newsletter boxes... (boilerplate.py) - pruned from the tree
-      body      trafilatura, readability if too little   (body.py)
+      body      trafilatura; readability-lxml when the chooser asks, kept when it is better
+                (body.py, choose.py); JSON-LD articleBody as the last resort
       cleaning  title/caption/chrome blocks out, then sanitize_html and html_to_text (sanitize.py)
+      walls     a short body on a paywall or cookie-wall page raises instead (walls.py)
       language  detect_language on the text             (language.py)
 
 Each stage lives in its own module so that it can be improved, or learn per site, on its own.
@@ -15,22 +18,33 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 
-from ..errors import NoArticleError
+from ..errors import CookieWallError, NoArticleError, PaywallError
 from ..models import ExtractedArticle
 from .body import BodyCandidate, readability_body, trafilatura_body
 from .boilerplate import is_chrome_text, prune_chrome
+from .choose import ChooseOptions, needs_second_opinion, prefer_second
 from .decode import decode_html
 from .language import detect_language
 from .metadata import PageMetadata, clean_text, read_metadata
 from .sanitize import html_to_text, parse_fragment, sanitize_html
+from .sitelearn import DEFAULT_OPTIONS as DEFAULT_LEARN_OPTIONS
+from .sitelearn import (
+    LearnOptions,
+    SiteProfile,
+    apply_profile_to_tree,
+    is_stale,
+    learn_site_profile,
+    site_key,
+)
 from .urls import absolute_url
+from .walls import TEASER_CHARS, detect_wall, may_be_wall
 
 __all__ = ["ExtractLimits", "extract_article", "extract_articles"]
 
@@ -47,8 +61,8 @@ class ExtractLimits:
     max_text_chars: int = 500_000
     #: a body with less text than this is no article
     min_text_chars: int = 80
-    #: trafilatura's body is "far too little" below this share of the page's paragraph text
-    fallback_ratio: float = 0.4
+    #: when to ask readability-lxml too, and which body to keep (choose.py)
+    choose: ChooseOptions = ChooseOptions()
 
 
 DEFAULT_LIMITS = ExtractLimits()
@@ -151,21 +165,40 @@ def _paragraph_text_length(tree: HtmlElement) -> int:
     return sum(len(p.text_content().strip()) for p in tree.iter("p"))
 
 
-def _select_body(
-    tree: HtmlElement, url: str | None, limits: ExtractLimits, deadline: _Deadline
-) -> BodyCandidate | None:
-    best = trafilatura_body(tree, url)
+def _finish(candidate: BodyCandidate | None, meta: PageMetadata, base: str | None) -> tuple[str, str]:
+    """A candidate body as (sanitized HTML, plain text)."""
+    if candidate is None:
+        return "", ""
+    html = sanitize_html(_clean_body(candidate.html, meta), base)
+    return html, html_to_text(html)
+
+
+def _jsonld_html(body: str) -> str:
+    """A JSON-LD articleBody as HTML paragraphs: the body of last resort (JS-rendered pages)."""
+    from html import escape
+
+    return "".join(f"<p>{escape(line)}</p>" for line in body.split("\n") if line.strip())
+
+
+def _select_body(tree: HtmlElement, url: str | None, meta: PageMetadata, base: str | None,
+                 limits: ExtractLimits, deadline: _Deadline) -> tuple[str, str]:
+    """The article body as (sanitized HTML, text): trafilatura's, or readability's when the chooser
+    (choose.py) asks for a second opinion and prefers it."""
+    options = limits.choose
+    html, text = _finish(trafilatura_body(tree, url), meta, base)
     if deadline.passed:
-        return best
-    available = _paragraph_text_length(tree)
-    too_little = best is None or best.text_length < limits.min_text_chars * 3 or (
-        best.text_length < limits.fallback_ratio * available
-    )
-    if too_little:
+        return html, text
+    jsonld_body = meta.article_body if options.jsonld else ""
+    if needs_second_opinion(text, _paragraph_text_length(tree), jsonld_body, options):
         second = readability_body(lxml.html.tostring(tree, encoding="unicode"), url)
-        if second is not None and (best is None or second.text_length > best.text_length * 1.5):
-            best = second
-    return best
+        html2, text2 = _finish(second, meta, base)
+        if prefer_second(text, text2, jsonld_body, options):
+            html, text = html2, text2
+    last_resort = options.jsonld and len(meta.article_body) >= limits.min_text_chars
+    if len(text) < limits.min_text_chars and last_resort:
+        html = sanitize_html(_jsonld_html(meta.article_body), base)
+        text = html_to_text(html)
+    return html, text
 
 
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "div", "figcaption", "caption",
@@ -205,14 +238,20 @@ def _clean_body(html: str, meta: PageMetadata) -> str:
     )
 
 
+_UNCOUNTED = frozenset({"script", "style", "template", "noscript"})
+
+
 def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None:
-    """Keep the page up to its `max_elements`-th element or `max_chars`-th character of text, in
-    document order: a real article fits many times over, and every later stage's cost grows with
-    the tree."""
+    """Keep the page up to its `max_elements`-th element or `max_chars`-th character of text (not
+    counting scripts and styles), in document order: a real article fits many times over, and every
+    later stage's cost grows with the tree."""
     cut = None
     chars = 0
     for count, element in enumerate(tree.iter()):
-        chars += len(element.text or "") + len(element.tail or "")
+        # Inline scripts and styles are most of a big page's characters and none of its text.
+        if element.tag not in _UNCOUNTED:
+            chars += len(element.text or "")
+        chars += len(element.tail or "")
         if count >= max_elements or chars > max_chars:
             cut = element
             break
@@ -232,11 +271,15 @@ def _truncate_tree(tree: HtmlElement, max_elements: int, max_chars: int) -> None
 
 
 def extract_article(html: str | bytes, url: str | None = None, *, charset: str | None = None,
-                    limits: ExtractLimits = DEFAULT_LIMITS) -> ExtractedArticle:
-    """The clean article in a page. Raises NoArticleError with a plain reason when there is none.
+                    limits: ExtractLimits = DEFAULT_LIMITS, profile: SiteProfile | None = None,
+                    ) -> ExtractedArticle:
+    """The clean article in a page. Raises NoArticleError with a plain reason when there is none:
+    PaywallError (carrying the teaser) or CookieWallError when a wall stands in its place.
 
     `url` is the page's address (links and images are made absolute against its canonical URL, or
     this); `charset` is the one the HTTP response declared, used for bytes that are not UTF-8.
+    `profile` is the site's learned template (sitelearn.py), whose repeated blocks are removed
+    before the body is chosen; it is ignored on a page of another layout.
     Nothing is fetched: not the page, not its images."""
     deadline = _Deadline(limits.deadline_seconds)
     page = _to_text(html, limits, charset)
@@ -246,19 +289,26 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     base = _base_url(tree, url) or meta.canonical_url
 
     # Metadata is read; from here on the tree is cut down to the article.
+    if profile is not None:
+        apply_profile_to_tree(tree, profile)
     prune_chrome(tree)
     _drop_figures(tree)
     if deadline.passed:
         raise NoArticleError("page took too long to extract")
-    candidate = _select_body(tree, url, limits, deadline)
-
-    body_html = sanitize_html(_clean_body(candidate.html, meta), base) if candidate else ""
-    text = html_to_text(body_html)
-    if len(text) < limits.min_text_chars:
-        # The tree is pruned by now; the diagnosis wants the page as it came (failures only).
+    body_html, text = _select_body(tree, url, meta, base, limits, deadline)
+    too_short = len(text) < limits.min_text_chars
+    if too_short or (len(text) < TEASER_CHARS and may_be_wall(page, meta)):
+        # The tree is pruned by now; walls and failures are diagnosed on the page as it came (short
+        # bodies with a wall signal somewhere in the page only, so the second parse is rare).
         original = _parse(page)
         _truncate_tree(original, limits.max_elements, limits.max_text_chars)
-        raise NoArticleError(_why_no_article(original, page))
+        wall = detect_wall(original, text, meta)
+        if wall == "paywall":
+            raise PaywallError("the article is behind a paywall: only a teaser is shown", teaser=text)
+        if wall == "cookie_wall":
+            raise CookieWallError("a cookie wall stands in front of the article")
+        if too_short:
+            raise NoArticleError(_why_no_article(original, page))
     title = meta.title or text.split("\n", 1)[0][:120]
     return ExtractedArticle(
         title=title,
@@ -275,16 +325,33 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
     )
 
 
-def extract_articles(pages: Iterable[tuple[str, str | bytes]],
-                     learn_sites: bool = True) -> list[ExtractedArticle | NoArticleError]:
-    """Extract many pages, given as (url, page) pairs; a page without an article gives its error in
-    place. `learn_sites` will let pages of one site teach the extractor that site's template; for now
-    each page is extracted on its own."""
-    del learn_sites  # reserved for per-site learning
+def extract_articles(pages: Iterable[tuple[str, str | bytes]], learn_sites: bool = True, *,
+                     profiles: Mapping[str, SiteProfile] | None = None,
+                     limits: ExtractLimits = DEFAULT_LIMITS,
+                     learn_options: LearnOptions = DEFAULT_LEARN_OPTIONS,
+                     ) -> list[ExtractedArticle | NoArticleError]:
+    """Extract many pages, given as (url, page) pairs, in order; a page without an article gives its
+    error in place.
+
+    With `learn_sites`, the pages are grouped by site and each site's template is learned from its
+    pages in this batch first (learn_site_profile), then every page is extracted with it. A profile
+    given in `profiles` (keyed by site_key) is used instead of learning, unless a page shows that
+    the site's layout has changed since."""
+    batch = [(url, page if isinstance(page, str) else decode_html(page[: limits.max_page_bytes]))
+             for url, page in pages]
+    chosen: dict[str, SiteProfile] = dict(profiles or {})
+    if learn_sites:
+        by_site: dict[str, list[tuple[str, str]]] = {}
+        for url, page in batch:
+            by_site.setdefault(site_key(url), []).append((url, page))
+        for site, site_pages in by_site.items():
+            known = chosen.get(site)
+            if site and (known is None or any(is_stale(page, known) for _, page in site_pages[:3])):
+                chosen[site] = learn_site_profile(site_pages, learn_options)
     results: list[ExtractedArticle | NoArticleError] = []
-    for url, page in pages:
+    for url, page in batch:
         try:
-            results.append(extract_article(page, url))
+            results.append(extract_article(page, url, limits=limits, profile=chosen.get(site_key(url))))
         except NoArticleError as exc:
             results.append(exc)
     return results

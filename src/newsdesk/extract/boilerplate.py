@@ -9,6 +9,7 @@ Both lists are data, so per-site learning can later add to them without new code
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml.html import HtmlElement
@@ -43,16 +44,26 @@ _SPLIT = re.compile(r"[\s\-_]+")
 
 
 def _is_chrome_element(element: HtmlElement) -> bool:
-    role = (element.get("role") or "").strip().lower()
-    if role in _CHROME_ROLES:
-        return True
-    if element.get("aria-hidden") == "true" or element.get("hidden") is not None:
-        return True
-    if element.tag in _PROTECTED:
+    attrib = element.attrib
+    if not attrib:  # most elements; the checks below all read attributes
         return False
-    if element.get("itemprop") == "articleBody":
+    role = attrib.get("role")
+    if role and role.strip().lower() in _CHROME_ROLES:
+        return True
+    if attrib.get("aria-hidden") == "true" or "hidden" in attrib:
+        return True
+    if element.tag in _PROTECTED or attrib.get("itemprop") == "articleBody":
         return False
-    marks = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    classes, ident = attrib.get("class"), attrib.get("id")
+    if not classes and not ident:
+        return False
+    return _marks_chrome(f"{classes or ''} {ident or ''}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _marks_chrome(marks: str) -> bool:
+    """Whether class and id words mark chrome; cached, since a page repeats its class names."""
+    marks = marks.lower()
     if not marks.strip():
         return False
     parts = set(_SPLIT.split(marks))
@@ -62,10 +73,46 @@ def _is_chrome_element(element: HtmlElement) -> bool:
     return any(phrase in squashed for phrase in _CHROME_PHRASES)
 
 
+#: paragraph text (in <p>s of at least _PROSE_MIN chars, mostly not link text) above which a class-marked
+#: element is article, not chrome: class words misfire ("category-news", "field-label-hidden",
+#: "content-with-sidebar", "elementor-widget-theme-post-content"), but chrome seldom holds long prose.
+_PROSE_KEEP = 400
+_PROSE_MIN = 80
+
+
+def _prose_chars(element: HtmlElement) -> int:
+    total = 0
+    for p in element.iter("p"):
+        text = p.text_content()
+        length = len(text.strip())
+        if length < _PROSE_MIN:
+            continue
+        linked = sum(len(a.text_content()) for a in p.iter("a"))
+        if linked < 0.3 * length:
+            total += length
+            if total >= _PROSE_KEEP:
+                break
+    return total
+
+
 def _holds_article(element: HtmlElement) -> bool:
     # Not any <article>: lists of teasers are <article>s too.
     paths = (".//main", './/*[@itemprop="articleBody"]', ".//h1")
     return any(element.find(path) is not None for path in paths)
+
+
+def _article_holders(scope: HtmlElement, keep: list[HtmlElement]) -> set[int]:
+    """ids of the elements that hold the article (_holds_article), found in one pass instead of
+    three subtree searches per marked element."""
+    holders: set[int] = set()
+    for element in scope.iter():
+        if element.tag in ("main", "h1") or element.get("itemprop") == "articleBody":
+            for ancestor in element.iterancestors():
+                if id(ancestor) in holders:
+                    break
+                keep.append(ancestor)
+                holders.add(id(ancestor))
+    return holders
 
 
 def prune_chrome(tree: HtmlElement) -> None:
@@ -86,12 +133,21 @@ def prune_chrome(tree: HtmlElement) -> None:
     tagged = {id(e) for e in by_tag}
     by_mark = [e for e in scope.iter()
                if isinstance(e.tag, str) and id(e) not in tagged and _is_chrome_element(e)]
+    holders: set[int] | None = None
+    anchors: list[HtmlElement] = []  # keeps the proxies alive, so that their ids stay theirs
     for element, marked_only in [(e, False) for e in by_tag] + [(e, True) for e in by_mark]:
         if element.getparent() is None:
             continue
         if element.tag not in ("script", "style"):
             # ASP.NET-style pages wrap the whole page in one <form>.
-            if (marked_only or element.tag == "form") and _holds_article(element):
+            if element.tag == "form" and not marked_only and _holds_article(element):
+                continue
+            if marked_only:
+                if holders is None:  # once, after the structural chrome is gone
+                    holders = _article_holders(scope, anchors)
+                if id(element) in holders:
+                    continue
+            if marked_only and _prose_chars(element) >= _PROSE_KEEP:
                 continue
             if total > 1000 and len(element.text_content()) > 0.6 * total:
                 continue

@@ -16,8 +16,9 @@ __all__ = ["detect_language"]
 MIN_LETTERS = 20
 #: normalized probability under which we say "don't know" rather than guess
 MIN_CONFIDENCE = 0.80
-#: classifying more text does not change the answer, only the time
-_MAX_CHARS = 5000
+#: classifying more text does not change the answer, only the time (1000 and 5000 characters gave the
+#: same language on all 181 AEB bodies)
+_MAX_CHARS = 1000
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 
 

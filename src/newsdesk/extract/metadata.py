@@ -46,6 +46,10 @@ class PageMetadata:
     image_caption: str | None = None
     #: the <html lang> primary subtag, the language fallback when the text is too short to tell
     declared_language: str | None = None
+    #: JSON-LD articleBody as plain text ("" if none): a signal for body selection, sometimes truncated
+    article_body: str = ""
+    #: JSON-LD isAccessibleForFree (None if the page does not say): False marks paywalled articles
+    accessible_for_free: bool | None = None
 
 
 def clean_text(value: str | None) -> str:
@@ -397,7 +401,33 @@ def read_metadata(tree: HtmlElement, url: str | None) -> PageMetadata:
         image_url=image,
         image_caption=_caption_of(figure),
         declared_language=lang if re.fullmatch(r"[a-z]{2}", lang) else None,
+        article_body=_article_body(ld),
+        accessible_for_free=_accessible_for_free(ld),
     )
+
+
+#: JSON-LD article bodies are cut to this; a real one is shorter
+_MAX_LD_BODY = 200_000
+
+
+def _article_body(ld: dict[str, Any]) -> str:
+    body = ld.get("articleBody")
+    if not isinstance(body, str):
+        return ""
+    # Some sites put HTML in it; its text is what we compare.
+    text = re.sub(r"<[^>]{0,500}>", " ", body[:_MAX_LD_BODY]) if "<" in body else body[:_MAX_LD_BODY]
+    return "\n".join(clean_text(line) for line in text.splitlines() if line.strip())
+
+
+def _accessible_for_free(ld: dict[str, Any]) -> bool | None:
+    value = ld.get("isAccessibleForFree")
+    if isinstance(value, dict):  # some put it on hasPart instead; the article-level flag is what counts
+        value = None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
 
 
 def element_text(element: etree._Element) -> str:

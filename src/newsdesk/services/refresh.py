@@ -57,6 +57,8 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MAX_CHILD_SITEMAPS = 3
 #: below this many characters of text, a feed's own content is not taken as the article body
 MIN_FEED_BODY_CHARS = 200
+#: walls are labelled as such, never stored as if the teaser were the article
+_WALL_STATUS = {"paywall": ArticleStatus.PAYWALL, "cookie_wall": ArticleStatus.COOKIE_WALL}
 
 
 class PageFetcher(Protocol):
@@ -236,6 +238,14 @@ async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequenc
     unknown = ctx.storage.unknown_urls([e.url for e in unique])
     todo = [e for e in unique if e.url in unknown][: ctx.articles_per_feed]
     progress.pages_found(len(todo))
+    if not ctx.fetch_pages:
+        # Nothing to wait for per entry: store the feed's entries in one transaction.
+        now = ctx.clock()
+        stored = ctx.storage.add_articles([_from_feed(source, e, now, ArticleStatus.NO_TEXT, "page not fetched")
+                                           for e in todo])
+        for _ in todo:
+            progress.page_done()
+        return sum(1 for r in stored if r is not None), 0
     results = await asyncio.gather(*(_collect_entry(ctx, source, e, progress) for e in todo))
     return sum(1 for r in results if r), sum(1 for r in results if not r)
 
@@ -253,8 +263,6 @@ async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, 
 async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:
     """The article for an entry, or None when the page failed transiently (retried next poll)."""
     fetched_at = ctx.clock()
-    if not ctx.fetch_pages:
-        return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, "page not fetched")
     try:
         if not await ctx.fetcher.robots_allowed(entry.url):
             raise RobotsDisallowedError(f"robots.txt of {_host(entry.url)} disallows this page")
@@ -275,7 +283,8 @@ async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) 
         try:
             extracted = await asyncio.to_thread(extract_article, html, response.url)
         except NoArticleError as exc:
-            return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, str(exc), raw=html)
+            status = _WALL_STATUS.get(exc.kind, ArticleStatus.NO_TEXT)
+            return _from_feed(source, entry, fetched_at, status, str(exc), raw=html)
     return _from_page(source, entry, extracted, fetched_at, html)
 
 
