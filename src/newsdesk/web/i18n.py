@@ -152,7 +152,48 @@ _NL: dict[str, str] = {
     "months": "jan feb mrt apr mei jun jul aug sep okt nov dec",
 }
 
-_LABELS: dict[str, dict[str, str]] = {"en": _EN, "nl": {**_EN, **_NL}}
+# Site learning (admin: what each site's learned template removes, and the operator's override).
+_EN_SITES = {
+    "sites_title": "Site templates",
+    "sites_intro": "What newsdesk learned to remove from each site's pages before extracting the article.",
+    "site": "Site",
+    "learned_at": "Learned",
+    "pages_seen": "Pages read",
+    "blocks": "Removed blocks",
+    "no_sites": "No site has enough stored pages yet.",
+    "block_text": "Text",
+    "block_place": "Place",
+    "block_reason": "Why",
+    "override": "Override",
+    "override_intro": "One entry per line. Texts are matched like the learned blocks (case and digits ignored).",
+    "keep_texts": "Never remove these texts",
+    "remove_texts": "Always remove these texts",
+    "remove_selectors": "Always remove elements matching these CSS selectors",
+    "save": "Save",
+    "saved": "Saved.",
+}
+_NL_SITES = {
+    "sites_title": "Sitesjablonen",
+    "sites_intro": "Wat newsdesk per site heeft geleerd weg te halen voordat het artikel wordt gelezen.",
+    "site": "Site",
+    "learned_at": "Geleerd",
+    "pages_seen": "Pagina's gelezen",
+    "blocks": "Verwijderde blokken",
+    "no_sites": "Nog geen site heeft genoeg opgeslagen pagina's.",
+    "block_text": "Tekst",
+    "block_place": "Plaats",
+    "block_reason": "Waarom",
+    "override": "Aanpassen",
+    "override_intro": ("Eén per regel. Teksten worden vergeleken zoals de geleerde blokken (hoofdletters en "
+                       "cijfers tellen niet)."),
+    "keep_texts": "Deze teksten nooit weghalen",
+    "remove_texts": "Deze teksten altijd weghalen",
+    "remove_selectors": "Elementen met deze CSS-selectors altijd weghalen",
+    "save": "Opslaan",
+    "saved": "Opgeslagen.",
+}
+
+_LABELS: dict[str, dict[str, str]] = {"en": {**_EN, **_EN_SITES}, "nl": {**_EN, **_EN_SITES, **_NL, **_NL_SITES}}
 
 Labels = Mapping[str, str]
 
