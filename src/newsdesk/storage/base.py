@@ -22,6 +22,7 @@ from ..models import (
     NewSource,
     Source,
 )
+from .newsletters import NewslettersStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
 
@@ -90,7 +91,7 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int: ...
 
 
-class Storage(SourcesStorage, ArticlesStorage, SearchStorage, Protocol):
+class Storage(SourcesStorage, ArticlesStorage, SearchStorage, NewslettersStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str
