@@ -240,7 +240,8 @@ class NewslettersStorage(Protocol):
     def update_digest_run(self, newsletter_id: int, key: str, *, state: str | None = None,
                           attempts: int | None = None, next_attempt_at: datetime | None = None,
                           last_error: str | None = None, finished_at: datetime | None = None,
-                          release_lock: bool = False) -> None: ...
+                          release_lock: bool = False, owner: str | None = None) -> None:
+        """Change a run; with `owner`, only while that sender holds its lock."""
 
     def list_digest_runs(self, newsletter_id: int, limit: int = 20) -> list[DigestRun]: ...
 
@@ -527,7 +528,7 @@ class NewslettersMixin:
     def update_digest_run(self, newsletter_id: int, key: str, *, state: str | None = None,
                           attempts: int | None = None, next_attempt_at: datetime | None = None,
                           last_error: str | None = None, finished_at: datetime | None = None,
-                          release_lock: bool = False) -> None:
+                          release_lock: bool = False, owner: str | None = None) -> None:
         values: dict[str, Any] = {"next_attempt_at": next_attempt_at, "last_error": last_error}
         if state is not None:
             values["state"] = state
@@ -538,9 +539,12 @@ class NewslettersMixin:
         if release_lock:
             values["lock_owner"] = None
             values["lock_until"] = None
+        stmt = sa.update(digest_runs).where(digest_runs.c.newsletter_id == newsletter_id,
+                                            digest_runs.c.period_key == key)
+        if owner is not None:
+            stmt = stmt.where(digest_runs.c.lock_owner == owner)
         with self._write() as conn:
-            conn.execute(sa.update(digest_runs).where(digest_runs.c.newsletter_id == newsletter_id,
-                                                      digest_runs.c.period_key == key).values(values))
+            conn.execute(stmt.values(values))
 
     def list_digest_runs(self, newsletter_id: int, limit: int = 20) -> list[DigestRun]:
         stmt = (sa.select(digest_runs).where(digest_runs.c.newsletter_id == newsletter_id)
