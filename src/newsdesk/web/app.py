@@ -23,6 +23,7 @@ from ..services.reading import BadListParameterError
 from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
+from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 
@@ -103,6 +104,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+    register_newsletters(app, storage, renderer, csrf, settings, secret_key)
 
     def error_page(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)
