@@ -75,3 +75,22 @@ def seed(storage: Storage) -> World:
     world.ids["old"] = add_article(storage, nrc, "oud", "Oud nieuws over Groenland", T0 - timedelta(days=3),
                                    text="Groenland vroeger.")
     return world
+
+
+def mails_to(sink: Any, address: str) -> list[Any]:
+    """The EmailMessages the sink received for `address`."""
+    return [m.message() for m in sink.messages() if address in m.recipients]
+
+
+def link_in(message: Any, path: str) -> str:
+    """The first link under `path` in the text part of a mail."""
+    import re
+
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    found = re.search(r"https?://\S+" + re.escape(path) + r"[A-Za-z0-9_.\-]+", text)
+    assert found, f"no {path} link in:\n{text}"
+    return found.group(0)
+
+
+def token_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[1]

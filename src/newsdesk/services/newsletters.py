@@ -570,6 +570,8 @@ def _send_run(ctx: NewsletterContext, newsletter: Newsletter, run: DigestRun, en
     in_flight: deque[Subscription] = deque()
     counts = {"sent": 0, "failed": 0, "rejected": 0}
     last_error: str | None = None
+    #: the last temporary failure: what a retry is about
+    last_failure: str | None = None
     lease_renewed = ctx.clock()
 
     def mails() -> Iterator[OutgoingMail]:
@@ -608,7 +610,7 @@ def _send_run(ctx: NewsletterContext, newsletter: Newsletter, run: DigestRun, en
             else:
                 storage.mark_digest_send(subscription.id, newsletter.id, key, "failed", now, error=str(result.error))
                 counts["failed"] += 1
-                last_error = str(result.error)
+                last_failure = str(result.error)
     now = ctx.clock()
     base = NewsletterDigestReport(newsletter.id, newsletter.name, "sent", key, entries=len(entries),
                                   recipients=len(due), sent=counts["sent"], already=already,
@@ -616,17 +618,17 @@ def _send_run(ctx: NewsletterContext, newsletter: Newsletter, run: DigestRun, en
     if counts["failed"]:
         attempts = run.attempts + 1
         if attempts >= MAX_RUN_ATTEMPTS:
-            message = f"gave up after {attempts} passes; {counts['failed']} digests not delivered: {last_error}"
+            message = f"gave up after {attempts} passes; {counts['failed']} digests not delivered: {last_failure}"
             storage.update_digest_run(newsletter.id, key, state="done", attempts=attempts, finished_at=now,
                                       last_error=message, release_lock=True, owner=owner)
             log.error("newsletter %d digest %s: %s", newsletter.id, key, message)
             return dataclasses.replace(base, status="gave_up", error=message)
         retry_at = now + _backoff(attempts)
         storage.update_digest_run(newsletter.id, key, attempts=attempts, next_attempt_at=retry_at,
-                                  last_error=last_error, release_lock=True, owner=owner)
+                                  last_error=last_failure, release_lock=True, owner=owner)
         log.warning("newsletter %d digest %s: %d sent, %d failed (%s); retrying at %s",
-                    newsletter.id, key, counts["sent"], counts["failed"], last_error, retry_at.isoformat())
-        return dataclasses.replace(base, status="retry", retry_at=retry_at, error=last_error)
+                    newsletter.id, key, counts["sent"], counts["failed"], last_failure, retry_at.isoformat())
+        return dataclasses.replace(base, status="retry", retry_at=retry_at, error=last_failure)
     storage.update_digest_run(newsletter.id, key, state="done", attempts=run.attempts + 1, finished_at=now,
                               last_error=last_error, release_lock=True, owner=owner)
     if counts["sent"] or counts["rejected"]:
