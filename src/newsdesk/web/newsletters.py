@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 #: request.state key of a CSRF cookie value minted while rendering a sign-up box
 _STATE_KEY = "newsdesk_new_csrf_cookie"
 _NO_STORE = {"Cache-Control": "no-store"}
-MAX_FORM_BYTES = 8 * 1024
+#: a form post bigger than this is refused unread (an address is at most 254 characters)
+MAX_FORM_BYTES = 32 * 1024
 #: the mails page shows at most this much of each part
 MAX_PART_CHARS = 100_000
 
@@ -153,10 +154,10 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
     def bad_link(request: Request, exc: InvalidTokenError) -> HTMLResponse:
         return page(request, "nl_invalid_link_title", str(exc), status=400)
 
-    async def read_form(request: Request) -> dict[str, str]:
+    async def read_form(request: Request) -> dict[str, str] | None:
         length = request.headers.get("content-length")
         if length and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
-            return {}
+            return None
         form = await request.form(max_files=0, max_fields=10, max_part_size=MAX_FORM_BYTES)
         return {key: value for key, value in form.items() if isinstance(value, str)}
 
@@ -165,6 +166,8 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
     @router.post("/newsletters/{newsletter_id}/subscribe", name="newsletter_subscribe")
     async def subscribe(request: Request, newsletter_id: int) -> Response:
         fields = await read_form(request)
+        if fields is None:
+            return page(request, "bad_request", renderer.labels(request)["bad_request_text"], status=413)
         if not csrf.is_valid(request.cookies.get(CSRF_COOKIE), fields.get(CSRF_FIELD)):
             return page(request, "forbidden", renderer.labels(request)["nl_form_expired"], status=403)
         client = request.client.host if request.client else None
@@ -250,7 +253,7 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
 
     @router.post("/newsletters/manage/{token}", name="newsletter_manage")
     async def manage_post(request: Request, token: str) -> Response:
-        fields = await read_form(request)
+        fields = await read_form(request) or {}
         raw_id = fields.get("newsletter_id", "")
         action = fields.get("action", "")
         if not raw_id.isdigit() or len(raw_id) > 18 or action not in ("subscribe", "unsubscribe"):
