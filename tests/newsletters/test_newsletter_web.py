@@ -71,6 +71,17 @@ def test_sign_up_box_only_on_the_topics_articles(web: TestClient, seeded: World,
     assert "newsletter-box" not in web.get(f"/articles/{seeded.ids['davos']}").text
 
 
+def test_sign_up_box_on_the_topics_own_list_pages(web: TestClient, store: Storage, seeded: World) -> None:
+    on_source = nl.define_newsletter(store, name="Alles van NRC", tagline="", topic_kind="source",
+                                     topic=str(seeded.nrc.id))
+    assert "Alles van NRC" in web.get(f"/sources/{seeded.nrc.id}").text
+    assert "newsletter-box" not in web.get(f"/sources/{seeded.other.id}").text
+    assert "De Dagkrant Groenland" in web.get("/search?q=groenland").text
+    assert "newsletter-box" not in web.get("/search?q=Davos").text
+    assert "newsletter-box" not in web.get("/").text
+    assert on_source.id
+
+
 def test_sign_up_confirm_digest_and_one_click_unsubscribe(web: TestClient, store: Storage, sink: SmtpSink,
                                                           settings: Settings, seeded: World,
                                                           newsletter_id: int) -> None:

@@ -90,6 +90,7 @@ __all__ = [
     "manage",
     "manage_change",
     "newsletters_for_article",
+    "newsletters_for_topic",
     "read_confirm_link",
     "read_unsubscribe_link",
     "remove_newsletter",
@@ -192,6 +193,14 @@ def newsletters_for_article(storage: Storage, article: Article) -> list[Newslett
         elif storage.article_in_topic(article.id, newsletter.topic_kind, newsletter.topic):
             found.append(newsletter)
     return found
+
+
+def newsletters_for_topic(storage: Storage, topic_kind: TopicKind, topic: str) -> list[Newsletter]:
+    """The newsletters that follow exactly this topic (a source page, a search page): their sign-up box
+    belongs on the topic's own page."""
+    wanted = " ".join(topic.split()).casefold()
+    return [n for n in storage.list_newsletters()
+            if n.topic_kind is TopicKind(topic_kind) and " ".join(n.topic.split()).casefold() == wanted]
 
 
 def _entries(articles: Sequence[DigestArticle]) -> list[DigestEntry]:

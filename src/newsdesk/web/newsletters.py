@@ -42,7 +42,7 @@ from ..errors import (
     RateLimitedError,
     SettingsError,
 )
-from ..models import Article, Newsletter
+from ..models import Article, Newsletter, TopicKind
 from ..services import newsletters as service
 from ..settings import Settings
 from ..storage.base import Storage
@@ -140,7 +140,19 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
             log.exception("newsletter boxes for article %s", getattr(article, "id", "?"))
             return []
 
+    def boxes_for_list(context: Any) -> list[Newsletter]:
+        """A source page shows the boxes of newsletters on that source; a search page those on that search."""
+        try:
+            if getattr(context, "kind", None) == "source" and context.source_id is not None:
+                return service.newsletters_for_topic(storage, TopicKind.SOURCE, str(context.source_id))
+            if getattr(context, "kind", None) == "search" and context.query:
+                return service.newsletters_for_topic(storage, TopicKind.SEARCH, context.query)
+        except Exception:  # a broken box must never break the list page
+            log.exception("newsletter boxes for a list")
+        return []
+
     renderer.env.globals["newsletter_boxes"] = boxes_for
+    renderer.env.globals["newsletter_boxes_for_list"] = boxes_for_list
     renderer.env.globals["newsletter_csrf"] = csrf_for_form
     renderer.env.globals["newsletter_csrf_field"] = CSRF_FIELD
     app.add_middleware(_CsrfCookieMiddleware)
