@@ -18,7 +18,6 @@ import argparse
 import json
 import multiprocessing
 import os
-import re
 import resource
 import subprocess
 import sys
@@ -29,6 +28,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from benchdocs import write_section  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "src"))
 
 from newsdesk.mail.digest import select_digest_entries  # noqa: E402
@@ -123,18 +125,6 @@ def run_child(port: int, subscribers: int, stories: int, connections: int) -> di
 # --------------------------------------------------------------------------------- main
 
 
-def update_docs(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- bench/digest start -->", "<!-- bench/digest end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=10_000)
@@ -204,7 +194,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write_docs:
-        update_docs(section)
+        write_section("bench/digest", section)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import html
 import ipaddress
 import json
 import random
-import re
 import resource
 import socket
 import subprocess
@@ -32,6 +31,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from benchdocs import write_section  # noqa: E402
+
 HOSTS = 50
 WORDS = (
     "groenland", "navo", "heffing", "kabinet", "minister", "rutte", "trump", "europa",
@@ -102,20 +104,30 @@ def serve(root: Path, port: int) -> subprocess.Popen[bytes]:
 # ------------------------------------------------------------------------------------------ children
 
 
-def child_newsdesk(urls: list[str], db: str, fetch_pages: bool) -> dict[str, float]:
+def child_newsdesk(urls: list[str], db: str, fetch_pages: bool, discover: bool = False) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "src"))
     from newsdesk.ingest.fetch import Fetcher, FetchPolicy
     from newsdesk.models import NewSource
     from newsdesk.services.refresh import RefreshContext, refresh_pass
+    from newsdesk.services.sources import add_source
     from newsdesk.storage import open_storage
 
     storage = open_storage(f"sqlite:///{db}")
-    now = datetime.now(UTC)
-    for url in urls:
-        storage.add_source(NewSource(url), now)
     policy = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout=30.0,
                          max_bytes=10_000_000, max_redirects=5, per_host_connections=2, concurrency=100,
                          user_agent="newsdesk-bench")
+
+    async def follow() -> None:
+        async with Fetcher(policy) as fetcher:
+            for url in urls:
+                await add_source(storage, fetcher, url)
+
+    if discover:  # site home pages: feed, sitemap or home-page links, as `newsdesk sources add` finds them
+        asyncio.run(follow())
+    else:
+        now = datetime.now(UTC)
+        for url in urls:
+            storage.add_source(NewSource(url), now)
 
     async def one_pass() -> tuple[float, int]:
         async with Fetcher(policy) as fetcher:
@@ -141,7 +153,8 @@ def child_reader(urls: list[str], db: str) -> dict[str, float]:
     reader.update_feeds(workers=4)
     first = time.perf_counter() - start
     start = time.perf_counter()
-    reader.update_feeds(workers=4)
+    # scheduled=False: poll every feed again now (reader would otherwise skip feeds not yet due).
+    reader.update_feeds(workers=4, scheduled=False)
     second = time.perf_counter() - start
     return {"first_s": first, "repoll_s": second, "entries": reader.get_entry_counts().total,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -154,29 +167,19 @@ def child_demo(db: str) -> dict[str, float]:
     site = DemoSite()
     site.start()
     try:
-        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True)
+        return child_newsdesk(site.homepage_urls(), db, fetch_pages=True, discover=True)
     finally:
         site.stop()
 
 
 def run_child(args: list[str]) -> dict[str, float]:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"{args[0]} run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 # ------------------------------------------------------------------------------------------ main
-
-
-def update_docs(section: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start, end = "<!-- bench/poll start -->", "<!-- bench/poll end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
 
 
 def main() -> None:
@@ -241,7 +244,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if args.write_docs:
-        update_docs(section)
+        write_section("bench/poll", section)
 
 
 if __name__ == "__main__":

@@ -320,6 +320,19 @@ def test_add_article_is_idempotent_on_url(storage: SqlStorage) -> None:
     assert storage.count_articles() == 1
 
 
+def test_add_articles_stores_a_batch_in_order_and_skips_known_urls(storage: SqlStorage) -> None:
+    source_id = add_source(storage)
+    known = add(storage, source_id, 1)
+    batch = [NewArticle(source_id, f"https://nos.nl/a/{n}", f"heffing {n}", T0 + timedelta(minutes=n), language="nl")
+             for n in (2, 1, 3, 2)]
+    ids = storage.add_articles(batch)
+    assert ids[1] is None and ids[3] is None  # stored before, and earlier in the same batch
+    assert ids[0] is not None and ids[2] is not None and ids[0] != ids[2] != known
+    assert storage.count_articles() == 3
+    assert {a.id for a in storage.search_articles("heffingen")} == {ids[0], ids[2]}
+    assert storage.add_articles([]) == []
+
+
 def test_add_article_race_on_one_url_stores_it_once(storage: SqlStorage) -> None:
     source_id = add_source(storage)
     results: list[int | None] = []

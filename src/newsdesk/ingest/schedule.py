@@ -111,8 +111,8 @@ def next_poll_after_success(
 
 def backoff_delay(error_count: int, policy: SchedulePolicy, rng: random.Random | None = None) -> float:
     """Capped exponential backoff with "equal jitter": half fixed, half random."""
-    exp = policy.backoff_base * 2 ** max(0, min(error_count - 1, 20))
-    capped = min(exp, policy.max_interval)
+    exp: int = policy.backoff_base * 2 ** max(0, min(error_count - 1, 20))
+    capped = float(min(exp, policy.max_interval))
     return capped / 2 + (rng or random).random() * capped / 2
 
 

@@ -236,6 +236,14 @@ async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequenc
     unknown = ctx.storage.unknown_urls([e.url for e in unique])
     todo = [e for e in unique if e.url in unknown][: ctx.articles_per_feed]
     progress.pages_found(len(todo))
+    if not ctx.fetch_pages:
+        # Nothing to wait for per entry: store the feed's entries in one transaction.
+        now = ctx.clock()
+        stored = ctx.storage.add_articles([_from_feed(source, e, now, ArticleStatus.NO_TEXT, "page not fetched")
+                                           for e in todo])
+        for _ in todo:
+            progress.page_done()
+        return sum(1 for r in stored if r is not None), 0
     results = await asyncio.gather(*(_collect_entry(ctx, source, e, progress) for e in todo))
     return sum(1 for r in results if r), sum(1 for r in results if not r)
 
@@ -253,8 +261,6 @@ async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, 
 async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:
     """The article for an entry, or None when the page failed transiently (retried next poll)."""
     fetched_at = ctx.clock()
-    if not ctx.fetch_pages:
-        return _from_feed(source, entry, fetched_at, ArticleStatus.NO_TEXT, "page not fetched")
     try:
         if not await ctx.fetcher.robots_allowed(entry.url):
             raise RobotsDisallowedError(f"robots.txt of {_host(entry.url)} disallows this page")

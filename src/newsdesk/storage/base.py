@@ -69,6 +69,9 @@ class ArticlesStorage(Protocol):
         """Store an article and index it for search in one transaction. Returns its id, or None if an
         article with that URL is stored already (adding is idempotent, so a resumed pass is safe)."""
 
+    def add_articles(self, news: Sequence[NewArticle]) -> list[int | None]:
+        """add_article for many in one transaction; ids (or None) in the same order."""
+
     def get_article(self, article_id: int) -> Article:
         """Raises NotFoundError."""
 

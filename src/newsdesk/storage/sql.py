@@ -215,6 +215,10 @@ def _query_words(query: str) -> list[str]:
     return words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
 
 
+# Built once: constructing a Core statement per row costs more than executing it.
+_INSERT_PAGE = sa.insert(pages)
+
+
 class SqlStorage(NewslettersMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
@@ -390,7 +394,16 @@ class SqlStorage(NewslettersMixin):
         """Store an article, its raw page and its search entry in one transaction. Returns the new
         id, or None when an article with that URL exists (also when a concurrent add won the race:
         INSERT ... ON CONFLICT DO NOTHING)."""
-        _check_url(new.url)
+        return self.add_articles([new])[0]
+
+    def add_articles(self, news: Sequence[NewArticle]) -> list[int | None]:
+        """add_article for many, in one transaction: a feed's entries cost one commit, not one each."""
+        for new in news:
+            _check_url(new.url)
+        with self._write() as conn:
+            return [self._insert_article(conn, new) for new in news]
+
+    def _insert_article(self, conn: sa.Connection, new: NewArticle) -> int | None:
         values = {
             "source_id": new.source_id,
             "url": new.url,
@@ -411,13 +424,9 @@ class SqlStorage(NewslettersMixin):
             "error": _clean(new.error),
         }
         title, body = _search_document(new)
-        with self._write() as conn:
-            article_id = self._backend.insert_article(
-                conn, values, _clean(title) or "", _clean(body) or "", new.language
-            )
-            if article_id is not None and new.raw_html is not None:
-                page = zlib.compress(new.raw_html)
-                conn.execute(sa.insert(pages).values(article_id=article_id, html_zlib=page))
+        article_id = self._backend.insert_article(conn, values, _clean(title) or "", _clean(body) or "", new.language)
+        if article_id is not None and new.raw_html is not None:
+            conn.execute(_INSERT_PAGE, {"article_id": article_id, "html_zlib": zlib.compress(new.raw_html)})
         return article_id
 
     def get_article(self, article_id: int) -> Article:

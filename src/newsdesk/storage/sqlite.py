@@ -49,6 +49,9 @@ _IMMEDIATE = "newsdesk_begin_immediate"
 _fts = sa.table("article_search", sa.column("rowid", sa.Integer), sa.column("title"), sa.column("body"))
 # The table name as a value: what MATCH and bm25() take as their first argument.
 _fts_ref: sa.ColumnClause[Any] = sa.literal_column("article_search")
+# Built once, values bound at execution: building a Core statement per row costs more than running it.
+_INSERT_ARTICLE = sqlite_insert(articles).on_conflict_do_nothing(index_elements=["url"]).returning(articles.c.id)
+_INSERT_FTS = sa.insert(_fts)
 
 
 def _lock_for(key: str) -> threading.Lock:
@@ -114,18 +117,12 @@ class SqliteBackend:
     def insert_article(
         self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
     ) -> int | None:
-        stmt = sqlite_insert(articles).values(values).on_conflict_do_nothing(index_elements=["url"])
-        article_id: int | None = conn.execute(stmt.returning(articles.c.id)).scalar_one_or_none()
+        article_id: int | None = conn.execute(_INSERT_ARTICLE, values).scalar_one_or_none()
         if article_id is not None:
             # Same transaction as the article row: search never shows a missing article, nor misses
             # a stored one.
-            conn.execute(
-                sa.insert(_fts).values(
-                    rowid=article_id,
-                    title=" ".join(stem_terms(title, language)),
-                    body=" ".join(stem_terms(body, language)),
-                )
-            )
+            conn.execute(_INSERT_FTS, {"rowid": article_id, "title": " ".join(stem_terms(title, language)),
+                                       "body": " ".join(stem_terms(body, language))})
         return article_id
 
     def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:

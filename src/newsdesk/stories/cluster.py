@@ -1,0 +1,645 @@
+"""Incremental story clustering, pure: one call per new article, no database, no IO.
+
+`StoryClusterer.assign(item)` puts an article into the story it belongs to (one event, every outlet,
+every language) or starts a new one, and says why: the entities and words it shares with the story.
+
+How an article is compared, and why:
+
+* **Features**: Snowball-stemmed title words (weight 1), opening body words (lighter, sub-linear tf),
+  adjacent title word pairs, and entity ids from `entities.extract_entities`. Entity ids are the
+  bridge between languages: "Trump belt Rutte over Groenland" and "Trump calls Rutte about
+  Greenland" share person:donald-trump, person:mark-rutte and place:greenland.
+* **Weights**: idf from document frequencies kept *incrementally over the window*, so rare words
+  and names count more than "says" or "new", and the vocabulary forgets what went cold.
+* **Two similarities**: cosine to the story's centroid (what the story is about) and cosine to the
+  best-matching recent member (single link: a new angle that closely repeats one earlier headline).
+  The member match needs to be strict on its own, since single link alone chains unrelated stories.
+* **Time**: stories go cold after `window`; only warm stories are candidates, and a story's score
+  fades mildly with its age. Everything kept (postings, members, df) is bounded by the window.
+* **Candidates** come from an inverted index feature -> recent members (postings capped per
+  feature, very common features skipped), so assignment cost depends on the item, not the archive.
+* **Bounded growth**: the threshold rises with a story's size and a story closes at `max_size`, so
+  a burst of near-identical items cannot grow one giant story or make assignment quadratic.
+* **Merges**: after an assignment, a story whose centroid has become very close to another warm
+  story's absorbs it; `Assignment.merged` lists the absorbed story ids so storage can follow.
+
+Deterministic for a given input order: no randomness, ties broken by story id.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+import unicodedata
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import Stemmer
+
+from .entities import Entity, extract_entities, load_gazetteer, stopwords
+
+__all__ = [
+    "Assignment",
+    "ClusterConfig",
+    "ClusterItem",
+    "StoryClusterer",
+    "StorySummary",
+    "item_features",
+]
+
+_STEMMERS = {"en": "english", "nl": "dutch", "de": "german", "fr": "french"}
+_WORD = re.compile(r"\w+", re.UNICODE)
+_STATE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClusterItem:
+    """One article as the clusterer sees it."""
+
+    id: str | int
+    title: str
+    #: aware datetime; the clock of the stream (naive times are taken as UTC)
+    published: datetime
+    #: plain body text, if any; only its opening is read (ClusterConfig.body_words)
+    text: str | None = None
+    #: "nl", "en", "de", "fr"; None or anything else works, with generic rules
+    language: str | None = None
+    #: the outlet, for the story page (not used to score)
+    source: str | None = None
+    #: precomputed entities; extracted from title and text when None
+    entities: tuple[Entity, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Where an item went and why."""
+
+    item_id: str | int
+    story_id: int
+    #: True when the item started the story
+    new_story: bool
+    #: the similarity that tied it to the story (0.0 for a new story)
+    score: float
+    #: the story member it resembled most, if any
+    matched_item_id: str | int | None = None
+    #: names of the entities it shares with the story, most telling first
+    shared_entities: tuple[str, ...] = ()
+    #: words it shares with the story (its own spelling), rarest first
+    shared_terms: tuple[str, ...] = ()
+    #: stories merged into story_id just now; storage should move their items to story_id
+    merged: tuple[int, ...] = ()
+    #: the story is at max_size and accepts no more items (a continuation starts a new story)
+    story_closed: bool = False
+
+    @property
+    def explanation(self) -> str:
+        if self.new_story:
+            return "new story"
+        parts = []
+        if self.shared_entities:
+            parts.append("shares " + ", ".join(self.shared_entities))
+        if self.shared_terms:
+            parts.append("words: " + ", ".join(self.shared_terms))
+        why = "; ".join(parts) or "similar wording"
+        return f"joined story {self.story_id} (score {self.score:.2f}): {why}"
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    id: int
+    size: int
+    first_seen: datetime
+    last_seen: datetime
+    #: the most weighty entity names and terms of the story
+    top_entities: tuple[str, ...]
+    top_terms: tuple[str, ...]
+    closed: bool
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Tuning knobs; the defaults were chosen on the UCI dev set (see docs/benchmarks.md)."""
+
+    #: stories go cold this long after their last item
+    window: timedelta = timedelta(days=3)
+    #: join threshold on the combined score
+    threshold: float = 0.15
+    #: weight of the centroid similarity in the combined score (the rest is the best member's)
+    centroid_weight: float = 0.85
+    #: a best-member similarity this high joins on its own (single link)
+    member_link: float = 0.6
+    #: score fades linearly by up to this fraction over the window
+    time_decay: float = 0.1
+    #: the threshold rises by this much per doubling of size past growth_start
+    growth_penalty: float = 0.03
+    growth_start: int = 100
+    #: a story takes no more items at this size
+    max_size: int = 1000
+    #: merge two warm stories whose centroids are at least this similar
+    merge_threshold: float = 0.2
+    merge_probe_features: int = 20
+    merge_candidates: int = 5
+    #: feature weights
+    title_weight: float = 1.0
+    body_weight: float = 0.35
+    bigram_weight: float = 0.5
+    entity_weight: float = 0.5
+    #: body words read per item
+    body_words: int = 300
+    #: bounds that keep assignment cost independent of the archive
+    postings_cap: int = 100
+    common_feature_skip: float = 0.1
+    members_kept: int = 200
+    candidate_stories: int = 30
+    centroid_features: int = 400
+    #: entries of the word -> stem cache
+    stem_cache: int = 100_000
+
+
+@lru_cache(maxsize=8)
+def _stemmer(language: str) -> Any:
+    return Stemmer.Stemmer(_STEMMERS[language])
+
+
+def _lang(language: str | None) -> str:
+    lang = (language or "").split("-")[0].split("_")[0].lower()
+    return lang if lang in _STEMMERS else ""
+
+
+def _fold(word: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if not unicodedata.combining(ch))
+
+
+def _tokens(text: str, lang: str, stop: frozenset[str]) -> list[tuple[str, str]]:
+    """(stem, surface) of the content words of a text."""
+    out = []
+    stemmer = _stemmer(lang) if lang else None
+    for m in _WORD.finditer(text.casefold().replace("'s ", " ").replace("’s ", " ")):
+        word = m.group(0)
+        if len(word) < 2 or word.isdigit() and len(word) < 3:
+            continue
+        folded = _fold(word)
+        if folded in stop or word in stop:
+            continue
+        stem = stemmer.stemWord(word) if stemmer is not None else word
+        out.append((_fold(stem), word))
+    return out
+
+
+@dataclass
+class _Features:
+    weights: dict[str, float]
+    #: feature -> the item's own spelling, for explanations
+    surface: dict[str, str]
+
+
+def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Features:
+    """The weighted features of an item (before idf): stems, title bigrams and entity ids."""
+    cfg = config or ClusterConfig()
+    lang = _lang(item.language)
+    stop = stopwords(lang or None) | stopwords("en")
+    weights: dict[str, float] = {}
+    surface: dict[str, str] = {}
+    title_toks = _tokens((item.title or "")[:1000], lang, stop)
+    for stem, word in title_toks:
+        weights[stem] = cfg.title_weight
+        surface.setdefault(stem, word)
+    for (a, wa), (b, wb) in zip(title_toks, title_toks[1:], strict=False):
+        if a != b:
+            key = f"b:{a} {b}"
+            weights[key] = cfg.bigram_weight
+            surface.setdefault(key, f"{wa} {wb}")
+    if item.text:
+        counts: dict[str, int] = {}
+        for stem, word in _tokens(item.text[: cfg.body_words * 12], lang, stop)[: cfg.body_words]:
+            counts[stem] = counts.get(stem, 0) + 1
+            surface.setdefault(stem, word)
+        for stem, n in counts.items():
+            weights[stem] = max(weights.get(stem, 0.0), 0.0) + cfg.body_weight * (1.0 + math.log(n))
+    ents = item.entities
+    if ents is None:
+        ents = tuple(extract_entities(item.title or "", item.text, item.language))
+    names = load_gazetteer().names
+    for ent in ents[:40]:
+        key = "e:" + ent.id
+        weights[key] = cfg.entity_weight * (1.0 + 0.5 * math.log(max(ent.count, 1)))
+        surface[key] = names.get(ent.id, ent.name)
+    return _Features(weights, surface)
+
+
+@dataclass
+class _Member:
+    item_id: str | int
+    story_id: int
+    at: datetime
+    weights: dict[str, float]
+    norm: float
+    seq: int
+    #: the document count the norm was computed at (idf drifts as the window fills)
+    norm_n: int = 0
+
+
+@dataclass
+class _Story:
+    id: int
+    first_seen: datetime
+    last_seen: datetime
+    size: int = 0
+    centroid: dict[str, float] = field(default_factory=dict)
+    centroid_norm: float = 1.0
+    members: deque[_Member] = field(default_factory=deque)
+    surface: dict[str, str] = field(default_factory=dict)
+    closed: bool = False
+    norm_n: int = 0
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+class StoryClusterer:
+    """Assigns items to stories one at a time. See the module docstring for the method."""
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self._stories: dict[int, _Story] = {}
+        self._next_story = 1
+        self._seq = 0
+        self._clock: datetime | None = None
+        #: document frequencies over the members in the window
+        self._df: dict[str, int] = {}
+        self._n_docs = 0
+        #: feature -> recent members (capped)
+        self._postings: dict[str, deque[_Member]] = {}
+        #: members in arrival order, for expiry
+        self._window: deque[_Member] = deque()
+        #: (last_seen, story id) of warm stories; lazily cleaned
+        self._cold_heap: list[tuple[datetime, int]] = []
+        self._item_story: dict[str | int, int] = {}
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def assign(self, item: ClusterItem) -> Assignment:
+        cfg = self.config
+        at = _aware(item.published)
+        if self._clock is None or at > self._clock:
+            self._clock = at
+        self._expire()
+        if item.id in self._item_story:
+            # the same item again (a re-fetch): its story, unchanged
+            sid = self._item_story[item.id]
+            return Assignment(item.id, sid, False, 1.0, item.id)
+        feats = item_features(item, cfg)
+        idfs = {f: self._idf(f) for f in feats.weights}
+        vec = {f: w * idfs[f] for f, w in feats.weights.items()}
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+
+        best: tuple[float, int, _Member | None, float] | None = None  # (score, story, member, raw)
+        for sid, member, member_sim in self._candidates(vec, norm, idfs):
+            story = self._stories[sid]
+            centroid_sim = self._dot_centroid(vec, story, idfs) / (norm * story.centroid_norm)
+            combined = cfg.centroid_weight * centroid_sim + (1 - cfg.centroid_weight) * member_sim
+            combined = max(combined, member_sim if member_sim >= cfg.member_link else 0.0)
+            age = (at - story.last_seen).total_seconds() if at > story.last_seen else 0.0
+            decay = 1.0 - cfg.time_decay * min(1.0, age / cfg.window.total_seconds())
+            score = combined * decay
+            if score < self._threshold(story.size):
+                continue
+            if best is None or score > best[0] or (score == best[0] and sid < best[1]):
+                best = (score, sid, member, combined)
+
+        if best is None:
+            story = self._new_story(at)
+            self._add_member(story, item, feats, at)
+            return Assignment(item.id, story.id, True, 0.0)
+
+        score, sid, member, _ = best
+        story = self._stories[sid]
+        shared_e, shared_t = self._explain(feats, vec, story)
+        self._add_member(story, item, feats, at)
+        merged = self._maybe_merge(story)
+        return Assignment(
+            item.id,
+            story.id,
+            False,
+            round(score, 4),
+            member.item_id if member is not None else None,
+            shared_e,
+            shared_t,
+            merged,
+            story.closed,
+        )
+
+    def story_of(self, item_id: str | int) -> int | None:
+        """The story an item was put in (or merged into), while the clusterer remembers it."""
+        sid = self._item_story.get(item_id)
+        return sid
+
+    def stories(self) -> list[StorySummary]:
+        """The warm stories, newest activity first."""
+        out = []
+        for story in self._stories.values():
+            ranked = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
+            ents = tuple(story.surface.get(f, f) for f, _ in ranked if f.startswith("e:"))[:5]
+            terms = tuple(story.surface.get(f, f) for f, _ in ranked if not f.startswith(("e:", "b:")))[:8]
+            out.append(
+                StorySummary(
+                    story.id, story.size, story.first_seen, story.last_seen, ents, terms, story.closed
+                )
+            )
+        out.sort(key=lambda s: (s.last_seen, s.id), reverse=True)
+        return out
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def export_state(self) -> dict[str, Any]:
+        """A JSON-serialisable snapshot of everything in the window, for persisting and rebuilding.
+
+        Its size is bounded by the window, like the clusterer's memory."""
+
+        def member(m: _Member) -> dict[str, Any]:
+            return {
+                "item_id": m.item_id,
+                "story_id": m.story_id,
+                "at": m.at.isoformat(),
+                "weights": m.weights,
+                "norm": m.norm,
+                "norm_n": m.norm_n,
+                "seq": m.seq,
+            }
+
+        stories = [
+            {
+                "id": story.id,
+                "first_seen": story.first_seen.isoformat(),
+                "last_seen": story.last_seen.isoformat(),
+                "size": story.size,
+                "centroid": story.centroid,
+                "surface": story.surface,
+                "closed": story.closed,
+                "centroid_norm": story.centroid_norm,
+                "norm_n": story.norm_n,
+                "members": [m.seq for m in story.members],
+            }
+            for story in self._stories.values()
+        ]
+        return {
+            "version": _STATE_VERSION,
+            "next_story": self._next_story,
+            "seq": self._seq,
+            "clock": self._clock.isoformat() if self._clock else None,
+            "stories": stories,
+            "window": [member(m) for m in self._window],
+            "df": self._df,
+            "n_docs": self._n_docs,
+            "item_story": [[k, v] for k, v in self._item_story.items()],
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], config: ClusterConfig | None = None) -> StoryClusterer:
+        """Rebuild a clusterer from export_state(); it continues exactly as the original would."""
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(f"unsupported clusterer state version {state.get('version')!r}")
+        self = cls(config)
+        self._next_story = int(state["next_story"])
+        self._seq = int(state["seq"])
+        self._clock = datetime.fromisoformat(state["clock"]) if state.get("clock") else None
+        by_seq: dict[int, _Member] = {}
+        for m in state["window"]:
+            mem = _Member(
+                m["item_id"],
+                int(m["story_id"]),
+                datetime.fromisoformat(m["at"]),
+                {k: float(v) for k, v in m["weights"].items()},
+                float(m["norm"]),
+                int(m["seq"]),
+                int(m.get("norm_n", 0)),
+            )
+            by_seq[mem.seq] = mem
+            self._window.append(mem)
+        for raw in state["stories"]:
+            story = _Story(
+                int(raw["id"]),
+                datetime.fromisoformat(raw["first_seen"]),
+                datetime.fromisoformat(raw["last_seen"]),
+                int(raw["size"]),
+                {k: float(v) for k, v in raw["centroid"].items()},
+                float(raw["centroid_norm"]),
+                deque(by_seq[int(q)] for q in raw["members"] if int(q) in by_seq),
+                dict(raw["surface"]),
+                bool(raw["closed"]),
+                int(raw["norm_n"]),
+            )
+            self._stories[story.id] = story
+            heapq.heappush(self._cold_heap, (story.last_seen, story.id))
+        self._df = {k: int(v) for k, v in state["df"].items()}
+        self._n_docs = int(state["n_docs"])
+        self._item_story = {k: int(v) for k, v in state["item_story"]}
+        for mem in self._window:  # arrival order rebuilds the capped postings as they were
+            self._index(mem)
+        return self
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _idf(self, feature: str) -> float:
+        return math.log((self._n_docs + 2) / (self._df.get(feature, 0) + 1)) + 1.0
+
+    def _threshold(self, size: int) -> float:
+        cfg = self.config
+        if size >= cfg.max_size:
+            return math.inf
+        extra = (
+            cfg.growth_penalty * max(0.0, math.log2(size / cfg.growth_start))
+            if size > cfg.growth_start
+            else 0.0
+        )
+        return cfg.threshold + extra
+
+    def _candidates(
+        self, vec: dict[str, float], norm: float, idfs: dict[str, float]
+    ) -> Iterable[tuple[int, _Member | None, float]]:
+        """Warm, open stories sharing a feature with the item: (story id, best member, its cosine)."""
+        cfg = self.config
+        skip_df = max(50, cfg.common_feature_skip * self._n_docs)
+        dots: dict[int, float] = {}
+        members: dict[int, _Member] = {}
+        for f, w in vec.items():
+            if self._df.get(f, 0) > skip_df:
+                continue  # "says", "new": shared by everything, tells nothing, costs the most
+            plist = self._postings.get(f)
+            if not plist:
+                continue
+            wi = w * idfs[f]
+            for m in plist:
+                dots[m.seq] = dots.get(m.seq, 0.0) + wi * m.weights[f]
+                members[m.seq] = m
+        best: dict[int, tuple[float, _Member]] = {}
+        for seq, dot in dots.items():
+            m = members[seq]
+            story = self._stories.get(m.story_id)
+            if story is None or story.closed:
+                continue
+            if self._stale(m.norm_n):
+                m.norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in m.weights.items())) or 1.0
+                m.norm_n = self._n_docs
+            sim = dot / (norm * m.norm)
+            cur = best.get(m.story_id)
+            if cur is None or sim > cur[0] or (sim == cur[0] and m.seq < cur[1].seq):
+                best[m.story_id] = (sim, m)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[: cfg.candidate_stories]
+        return [(sid, m, sim) for sid, (sim, m) in ranked]
+
+    def _stale(self, norm_n: int) -> bool:
+        # idf is log((N + 2) / (df + 1)): norms computed at a much smaller N would overrate matches
+        n = self._n_docs
+        return abs(n - norm_n) > 0.1 * n + 5
+
+    def _dot_centroid(self, vec: dict[str, float], story: _Story, idfs: dict[str, float]) -> float:
+        if self._stale(story.norm_n):
+            self._refresh_norm(story)
+        c = story.centroid
+        return sum(w * c[f] * idfs[f] for f, w in vec.items() if f in c) / max(story.size, 1)
+
+    def _refresh_norm(self, story: _Story) -> None:
+        size = max(story.size, 1)
+        story.centroid_norm = (
+            math.sqrt(sum((w / size * self._idf(f)) ** 2 for f, w in story.centroid.items())) or 1.0
+        )
+        story.norm_n = self._n_docs
+
+    def _new_story(self, at: datetime) -> _Story:
+        story = _Story(self._next_story, at, at)
+        self._next_story += 1
+        self._stories[story.id] = story
+        return story
+
+    def _add_member(self, story: _Story, item: ClusterItem, feats: _Features, at: datetime) -> None:
+        cfg = self.config
+        for f in feats.weights:
+            self._df[f] = self._df.get(f, 0) + 1
+        self._n_docs += 1
+        norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in feats.weights.items())) or 1.0
+        self._seq += 1
+        member = _Member(item.id, story.id, at, dict(feats.weights), norm, self._seq, self._n_docs)
+        story.members.append(member)
+        if len(story.members) > cfg.members_kept:
+            story.members.popleft()
+        story.size += 1
+        story.last_seen = max(story.last_seen, at)
+        for f, w in feats.weights.items():
+            story.centroid[f] = story.centroid.get(f, 0.0) + w
+            story.surface.setdefault(f, feats.surface.get(f, f))
+        if len(story.centroid) > cfg.centroid_features * 2:
+            self._prune_centroid(story)
+        self._refresh_norm(story)
+        if story.size >= cfg.max_size:
+            story.closed = True
+        self._index(member)
+        self._window.append(member)
+        self._item_story[item.id] = story.id
+        heapq.heappush(self._cold_heap, (story.last_seen, story.id))
+
+    def _index(self, member: _Member) -> None:
+        cap = self.config.postings_cap
+        for f in member.weights:
+            plist = self._postings.get(f)
+            if plist is None:
+                plist = self._postings[f] = deque(maxlen=cap)
+            plist.append(member)
+
+    def _prune_centroid(self, story: _Story) -> None:
+        keep = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
+        story.centroid = dict(keep[: self.config.centroid_features])
+        story.surface = {f: s for f, s in story.surface.items() if f in story.centroid}
+
+    def _explain(
+        self, feats: _Features, vec: dict[str, float], story: _Story
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        shared = [f for f in vec if f in story.centroid]
+        shared.sort(key=lambda f: (-vec[f] * story.centroid[f], f))
+        ents = tuple(feats.surface.get(f, f) for f in shared if f.startswith("e:"))[:6]
+        terms = tuple(feats.surface.get(f, f) for f in shared if not f.startswith(("e:", "b:")))[:8]
+        return ents, terms
+
+    def _maybe_merge(self, story: _Story) -> tuple[int, ...]:
+        """Absorb warm stories whose centroid is now very close to this one's."""
+        cfg = self.config
+        if story.closed or cfg.merge_threshold >= 1.0:
+            return ()
+        size = max(story.size, 1)
+        # the story's most weighty features stand for it: bounded cost per assignment
+        top = heapq.nlargest(cfg.merge_probe_features * 10, story.centroid.items(), key=lambda kv: kv[1])
+        idfs = {f: self._idf(f) for f, _ in top}
+        vec = dict(
+            sorted(((f, w / size * idfs[f]) for f, w in top), key=lambda kv: (-kv[1], kv[0]))[
+                : cfg.merge_probe_features * 5
+            ]
+        )
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        probe = dict(list(vec.items())[: cfg.merge_probe_features])
+        merged: list[int] = []
+        for sid, _, _ in list(self._candidates(probe, norm, idfs))[: cfg.merge_candidates]:
+            if sid == story.id:
+                continue
+            other = self._stories[sid]
+            if other.size + story.size > cfg.max_size:
+                continue
+            sim = self._dot_centroid(vec, other, idfs) / (norm * other.centroid_norm)
+            if sim >= cfg.merge_threshold:
+                merged.append(sid)
+        for sid in sorted(merged):
+            self._absorb(story, self._stories.pop(sid))
+        if merged:
+            self._refresh_norm(story)
+        return tuple(sorted(merged))
+
+    def _absorb(self, story: _Story, other: _Story) -> None:
+        for f, w in other.centroid.items():
+            story.centroid[f] = story.centroid.get(f, 0.0) + w
+        for f, s in other.surface.items():
+            story.surface.setdefault(f, s)
+        story.size += other.size
+        story.first_seen = min(story.first_seen, other.first_seen)
+        story.last_seen = max(story.last_seen, other.last_seen)
+        for m in other.members:
+            m.story_id = story.id
+        story.members = deque(
+            sorted([*story.members, *other.members], key=lambda m: m.seq)[-self.config.members_kept :]
+        )
+        for item_id, sid in self._item_story.items():
+            if sid == other.id:
+                self._item_story[item_id] = story.id
+        if len(story.centroid) > self.config.centroid_features * 2:
+            self._prune_centroid(story)
+        if story.size >= self.config.max_size:
+            story.closed = True
+
+    def _expire(self) -> None:
+        """Forget members and stories that went cold; keeps memory bounded by the window."""
+        assert self._clock is not None
+        cutoff = self._clock - self.config.window
+        while self._window and self._window[0].at < cutoff:
+            m = self._window.popleft()
+            for f in m.weights:
+                n = self._df.get(f, 0) - 1
+                if n > 0:
+                    self._df[f] = n
+                else:
+                    self._df.pop(f, None)
+                plist = self._postings.get(f)
+                if plist and plist[0] is m:
+                    plist.popleft()
+                    if not plist:
+                        del self._postings[f]
+            self._n_docs -= 1
+            self._item_story.pop(m.item_id, None)
+        while self._cold_heap and self._cold_heap[0][0] < cutoff:
+            last_seen, sid = heapq.heappop(self._cold_heap)
+            story = self._stories.get(sid)
+            if story is not None and story.last_seen == last_seen:
+                del self._stories[sid]
