@@ -183,6 +183,16 @@ def test_bad_links_say_so(web: TestClient, token: str) -> None:
     assert web.post(f"/newsletters/unsubscribe/{token}").status_code == 400
 
 
+def test_a_broken_mail_setting_leaves_the_reader_up(store: Storage, seeded: World, newsletter_id: int) -> None:
+    settings = load_settings({}, secret_key="k", smtp_host="127.0.0.1", mail_from="not an address")
+    with TestClient(create_app(store, settings), client=("127.0.0.1", 50000)) as client:
+        page = client.get(f"/articles/{seeded.ids['greenland_nrc']}")
+        assert page.status_code == 200
+        answer = client.post(f"/newsletters/{newsletter_id}/subscribe",
+                             data={"csrf_token": form_token(page.text), "email": READER})
+    assert answer.status_code == 503 and "not available" in answer.text
+
+
 def test_admin_mails_shows_the_sink_safely(web: TestClient, sink: SmtpSink, store: Storage, seeded: World,
                                            newsletter_id: int) -> None:
     nl.define_newsletter(store, name="<script>alert(1)</script>", tagline="", topic_kind="search", topic="Davos")

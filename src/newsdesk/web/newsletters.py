@@ -42,6 +42,7 @@ from ..errors import (
     RateLimitedError,
     SettingsError,
 )
+from ..mail.send import SmtpSettings
 from ..models import Article, Newsletter, TopicKind
 from ..services import newsletters as service
 from ..settings import Settings
@@ -123,7 +124,13 @@ def _mail_view(mail: Any) -> _MailView:
 def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csrf: CsrfTokens,
                          settings: Settings, secret_key: str) -> None:
     """Add the newsletter routes, the sign-up box's template helpers and its cookie middleware."""
-    ctx = service.NewsletterContext.from_settings(storage, settings, secret=secret_key)
+    try:
+        ctx = service.NewsletterContext.from_settings(storage, settings, secret=secret_key)
+    except SettingsError as exc:
+        # a broken mail setting must not take the reader down: sign-ups say mail is unavailable
+        log.error("newsletter mail is disabled: %s", exc)
+        ctx = service.NewsletterContext(storage=storage, secret=secret_key,
+                                        public_url=str(settings.public_url).rstrip("/"), smtp=SmtpSettings(host=""))
     admin_password = str(settings.admin_password or "")
 
     def csrf_for_form(request: Request) -> str:
