@@ -126,7 +126,7 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
     """Add the newsletter routes, the sign-up box's template helpers and its cookie middleware."""
     try:
         ctx = service.NewsletterContext.from_settings(storage, settings, secret=secret_key)
-    except SettingsError as exc:
+    except (SettingsError, MailError) as exc:
         # a broken mail setting must not take the reader down: sign-ups say mail is unavailable
         log.error("newsletter mail is disabled: %s", exc)
         ctx = service.NewsletterContext(storage=storage, secret=secret_key,
