@@ -22,6 +22,7 @@ from ..models import (
     NewSource,
     Source,
 )
+from .newsletters import NewslettersStorage
 from .profiles import ProfilesStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
@@ -94,7 +95,7 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int: ...
 
 
-class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, Protocol):
+class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

@@ -5,7 +5,6 @@ to HTTP in one place. Pages never show a stack trace; every response carries the
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -19,10 +18,12 @@ from starlette.types import Scope
 
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
 from ..models import Source
+from ..secretkey import resolve_secret_key
 from ..services.reading import BadListParameterError
 from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
+from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 
@@ -93,8 +94,8 @@ def _status_for(exc: Exception) -> int:
 
 def create_app(storage: Storage, settings: Settings, services: AdminServices | None = None) -> FastAPI:
     """The web reader over `storage`. Without `services` the admin shows sources read-only."""
-    # An empty secret_key gets a per-process one: CSRF tokens then last until a restart.
-    secret_key = str(settings.secret_key or "") or secrets.token_urlsafe(32)
+    # An empty secret_key means the generated one kept in the data directory (links in mails last).
+    secret_key = resolve_secret_key(settings)
     renderer = Renderer(settings, clock=lambda: datetime.now(UTC))
     csrf = CsrfTokens(secret_key)
 
@@ -103,6 +104,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+    register_newsletters(app, storage, renderer, csrf, settings, secret_key)
 
     def error_page(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)
