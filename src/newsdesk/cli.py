@@ -268,7 +268,7 @@ def fetch(all_sources: bool = typer.Option(False, "--all", help="Poll every unpa
     _print_summary(summary)
 
 
-def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool) -> None:
+def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool, mail_sink: Any = None) -> None:
     import uvicorn
 
     from .web.app import create_app
@@ -278,6 +278,7 @@ def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool) -> Non
     if with_scheduler:
         _, stop = start_scheduler_thread(storage, settings)
     application = create_app(storage, settings, _admin_services(storage, settings))
+    application.state.mail_sink = mail_sink  # the demo's SMTP sink, shown at /admin/mails
     console.print(f"newsdesk reader at [bold]http://{settings.host}:{settings.port}/[/bold]")
     try:
         uvicorn.run(application, host=settings.host, port=int(settings.port), log_level="warning")
@@ -365,10 +366,144 @@ def demo(settings: Settings = None) -> None:  # type: ignore[assignment]
 
     asyncio.run(follow())
     _print_summary(_run_pass(storage, settings, due_only=False))
+    sink, settings = _demo_newsletter(storage, settings)
     try:
-        _serve(storage, settings, with_scheduler=True)
+        _serve(storage, settings, with_scheduler=True, mail_sink=sink)
     finally:
+        sink.stop()
         site.stop()
+
+
+# ---------------------------------------------------------------------------------------------- newsletters
+
+newsletters_app = typer.Typer(help="Define, list and remove topic newsletters.", no_args_is_help=True)
+app.add_typer(newsletters_app, name="newsletters")
+digest_app = typer.Typer(help="Send newsletter digests.", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@newsletters_app.command("add")
+@with_settings
+def newsletters_add(
+        name: str = typer.Argument(..., help="The newsletter's name, e.g. 'NRC Amerika'."),
+        tagline: str = typer.Option("", help="One line under the name in the sign-up box and the mails."),
+        source: Optional[str] = typer.Option(None, help="Follow this source (id or URL)."),  # noqa: UP045
+        search: Optional[str] = typer.Option(None, help="Follow the articles matching this search."),  # noqa: UP045
+        lang: str = typer.Option("nl", help="Language of the mails: nl or en."),
+        cadence: str = typer.Option("daily", help="immediate, daily or weekly."),
+        hour: int = typer.Option(7, help="Local hour (0-23) of daily and weekly digests."),
+        weekday: int = typer.Option(0, help="Day of weekly digests: 0 = Monday ... 6 = Sunday."),
+        timezone: str = typer.Option("Europe/Amsterdam", help="IANA time zone of the hour and weekday."),
+        settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Define a newsletter on a topic (for now a source or a saved search)."""
+    from .models import TopicKind
+    from .services import newsletters as newsletter_service
+
+    if (source is None) == (search is None):
+        err.print("[red]error:[/red] give exactly one of --source and --search")
+        raise typer.Exit(2)
+    storage = _open(settings)
+    if source is not None:
+        kind, topic = TopicKind.SOURCE, str(_source_by_ref(storage, source).id)
+    else:
+        kind, topic = TopicKind.SEARCH, search or ""
+    newsletter = newsletter_service.define_newsletter(
+        storage, name=name, tagline=tagline, topic_kind=kind, topic=topic, language=lang, cadence=cadence,
+        hour=hour, weekday=weekday, timezone=timezone)
+    console.print(f"newsletter #{newsletter.id} [bold]{newsletter.name}[/bold] on {kind.value} {topic!r}, "
+                  f"{newsletter.cadence.value}")
+
+
+@newsletters_app.command("list")
+@with_settings
+def newsletters_list(settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Every newsletter with its topic, cadence, subscribers and last digest."""
+    storage = _open(settings)
+    now = datetime.now(UTC)
+    table = Table()
+    for column in ("id", "newsletter", "topic", "cadence", "subscribers", "last digest"):
+        table.add_column(column, overflow="fold")
+    for n in storage.list_newsletters():
+        counts = storage.count_subscriptions(n.id)
+        when = {"immediate": "immediate", "daily": f"daily {n.hour:02d}:00",
+                "weekly": f"weekly day {n.weekday} {n.hour:02d}:00"}[n.cadence.value]
+        runs = storage.list_digest_runs(n.id, limit=1)
+        last = "never"
+        if runs:
+            run = runs[0]
+            last = f"{run.period.key} ({run.state}, {_ago(run.finished_at or run.started_at, now)})"
+            if run.last_error:
+                last += f"\n[red]{run.last_error}[/red]"
+        table.add_row(str(n.id), f"{n.name}\n[dim]{n.tagline}[/dim]", f"{n.topic_kind.value}: {n.topic}",
+                      f"{when} {n.timezone}", f"{counts.get('active', 0)} active, {counts.get('pending', 0)} pending",
+                      last)
+    console.print(table)
+
+
+@newsletters_app.command("remove")
+@with_settings
+def newsletters_remove(newsletter_id: int = typer.Argument(..., help="Newsletter id."),
+                       settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Delete a newsletter with its subscriptions and digest records."""
+    from .services import newsletters as newsletter_service
+
+    storage = _open(settings)
+    name = storage.get_newsletter(newsletter_id).name
+    newsletter_service.remove_newsletter(storage, newsletter_id)
+    console.print(f"removed newsletter {name}")
+
+
+@digest_app.command("send")
+@with_settings
+def digest_send(dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be sent; send nothing."),
+                settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Send every due digest, once per subscriber and period; resume an interrupted send."""
+    from .services import newsletters as newsletter_service
+
+    _logging()
+    storage = _open(settings)
+    ctx = newsletter_service.NewsletterContext.from_settings(storage, settings)
+    report = newsletter_service.send_due_digests(ctx, dry_run=dry_run)
+    for r in report.newsletters:
+        line = f"#{r.newsletter_id} {r.name}: {r.status}"
+        if r.period_key:
+            line += f" {r.period_key}"
+        if r.status in ("sent", "retry", "gave_up", "would_send"):
+            line += (f" ({r.entries} stories, {r.recipients} subscribers: {r.sent} sent, {r.already} before, "
+                     f"{r.failed} failed, {r.rejected} refused)")
+        if r.retry_at:
+            line += f", retry at {r.retry_at.isoformat(timespec='seconds')}"
+        if r.error:
+            line += f" [red]{r.error}[/red]"
+        console.print(line)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def _demo_newsletter(storage: Storage, settings: Settings) -> tuple[Any, Settings]:
+    """The demo's mail: a local SMTP sink, a sample newsletter with one confirmed reader, one digest."""
+    from .mail.sink import SmtpSink
+    from .mail.tokens import make_token
+    from .services import newsletters as newsletter_service
+
+    sink = SmtpSink(keep=200).start()
+    settings = settings.replace(smtp_host="127.0.0.1", smtp_port=sink.port, smtp_security="none",
+                                smtp_username="", smtp_password="",
+                                public_url=f"http://{settings.host}:{settings.port}")
+    ctx = newsletter_service.NewsletterContext.from_settings(storage, settings)
+    newsletter = newsletter_service.define_newsletter(
+        storage, name="De Dagkrant Groenland", tagline="Volg de laatste ontwikkelingen rond Groenland op de voet",
+        topic_kind="search", topic="Groenland", language="nl", cadence="daily", hour=7,
+        timezone="Europe/Amsterdam")
+    signed_up = newsletter_service.sign_up(ctx, newsletter.id, "lezer@example.org", "demo")
+    subscription = storage.find_subscription(newsletter.id, signed_up.address)
+    assert subscription is not None
+    newsletter_service.confirm(ctx, make_token(ctx.secret, "confirm", subscription.id, subscription.address,
+                                               subscription.token_version))
+    newsletter_service.send_sample_digest(ctx, newsletter.id, subscription.address)
+    console.print(f"newsletter [bold]{newsletter.name}[/bold]: mail goes to a local SMTP sink on 127.0.0.1:"
+                  f"{sink.port}; see the mails at {settings.public_url}/admin/mails")
+    return sink, settings
 
 
 # ---------------------------------------------------------------------------------------------- tools

@@ -26,6 +26,8 @@
     ├── SettingsError                   "settings"
     ├── InvalidAddressError             "invalid_address"   an e-mail address newsdesk will not mail
     ├── InvalidTokenError               "invalid_token"     forged, expired or wrong-purpose link token
+    ├── RateLimitedError                "rate_limited"      too many sign-ups from one client or for one address
+    ├── InvalidNewsletterError          "invalid_newsletter" a newsletter definition that cannot work
     └── MailError                       "mail"
         ├── MailConnectionError         "mail_connection"   cannot connect, or the server hung up
         ├── MailTimeoutError            "mail_timeout"      the server stalled past the timeout
@@ -50,6 +52,8 @@ __all__ = [
     "FetchTimeoutError",
     "InvalidAddressError",
     "InvalidTokenError",
+    "InvalidNewsletterError",
+    "RateLimitedError",
     "MailConnectionError",
     "MailError",
     "MailHeaderError",
@@ -175,6 +179,20 @@ class InvalidAddressError(NewsdeskError, ValueError):
 
 class InvalidTokenError(NewsdeskError, ValueError):
     kind = "invalid_token"
+
+
+class RateLimitedError(NewsdeskError):
+    """Too many attempts; `retry_after` says in how many seconds another may succeed."""
+
+    kind = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidNewsletterError(NewsdeskError, ValueError):
+    kind = "invalid_newsletter"
 
 
 class MailError(NewsdeskError):

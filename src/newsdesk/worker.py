@@ -14,7 +14,7 @@ from .services.refresh import PassSummary, RefreshContext, refresh_pass
 from .settings import Settings
 from .storage.base import Storage
 
-__all__ = ["run_scheduler", "start_scheduler_thread"]
+__all__ = ["run_scheduler", "send_digests_tick", "start_scheduler_thread"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,8 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                     on_pass(summary)
             except Exception:  # the scheduler must outlive a broken pass (e.g. the database restarting)
                 log.exception("collection pass failed; retrying at the next tick")
+            # --- newsletters: due digests, one call per tick ---
+            await send_digests_tick(storage, settings)
             await _sleep_until_due(storage, settings, stop)
 
 
@@ -64,3 +66,25 @@ def start_scheduler_thread(storage: Storage, settings: Settings) -> tuple[thread
                               name="newsdesk-scheduler", daemon=True)
     thread.start()
     return thread, stop
+
+
+# --- newsletters -----------------------------------------------------------------------------------
+
+
+async def send_digests_tick(storage: Storage, settings: Settings) -> None:
+    """Send due digests (services.newsletters.send_due_digests) in a thread, when mail is configured.
+    Never raises: a failure is logged, and the next tick resumes where this one stopped."""
+    if not settings.smtp_host:
+        return
+    from .services.newsletters import NewsletterContext, send_due_digests
+
+    def send() -> None:
+        report = send_due_digests(NewsletterContext.from_settings(storage, settings))
+        for problem in report.problems:
+            log.warning("digest of newsletter %d (%s): %s %s", problem.newsletter_id, problem.name,
+                        problem.status, problem.error or "")
+
+    try:
+        await asyncio.to_thread(send)
+    except Exception:  # the scheduler must outlive a broken send (SMTP settings, the database)
+        log.exception("sending digests failed; retrying at the next tick")

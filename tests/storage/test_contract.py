@@ -22,7 +22,8 @@ from newsdesk.models import (
     NewSource,
     SourceKind,
 )
-from newsdesk.storage import ArticleFilter, open_storage, sql
+from newsdesk.storage import ArticleFilter, open_storage
+from newsdesk.storage import sql as sql_module
 from newsdesk.storage.schema import metadata
 from newsdesk.storage.sql import MAX_URL_LENGTH, PUBLISHED_SLACK, SqlStorage
 
@@ -60,9 +61,9 @@ def test_migrate_from_an_empty_database(storage_url: str) -> None:
         finally:
             engine.dispose()
         assert {"sources", "articles", "pages", "alembic_version"} <= names
-        # Every branch off 0001 (users, stories, ...) is at its head.
-        script = ScriptDirectory(str(Path(sql.__file__).with_name("migrations")))
-        assert versions == set(script.get_heads())
+        # every branch off 0001 (one per feature) is at its head
+        scripts = ScriptDirectory(str(Path(sql_module.__file__).with_name("migrations")))
+        assert versions == set(scripts.get_heads())
         assert storage.count_articles() == 0
         assert storage.list_sources() == []
     finally:

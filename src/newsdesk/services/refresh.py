@@ -45,6 +45,7 @@ from ..models import (
     SourceKind,
 )
 from ..storage.base import Storage
+from .siteprofiles import SiteProfiles
 
 __all__ = ["PassSummary", "ProgressHook", "RefreshContext", "refresh_pass", "refresh_source"]
 
@@ -111,6 +112,13 @@ class RefreshContext:
     rng: random.Random = field(default_factory=random.Random)
     #: extraction is CPU-bound; a small number run in threads so fetching goes on meanwhile
     extract_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    #: learn each site's template from its stored pages and strip it before extraction
+    learn_sites: bool = True
+    profiles: SiteProfiles | None = None
+
+    def __post_init__(self) -> None:
+        if self.profiles is None and self.learn_sites:
+            self.profiles = SiteProfiles(self.storage, self.clock)
 
 
 @dataclass
@@ -279,9 +287,15 @@ async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) 
         log.info("page %s failed, retried next poll: %s", entry.url, exc)
         return None
     html = response.content
+    profiles = ctx.profiles
+
+    def extract() -> ExtractedArticle:
+        profile = profiles.for_page(source.id, response.url, html) if profiles else None
+        return extract_article(html, response.url, charset=response.charset, profile=profile)
+
     async with ctx.extract_slots:
         try:
-            extracted = await asyncio.to_thread(extract_article, html, response.url)
+            extracted = await asyncio.to_thread(extract)
         except NoArticleError as exc:
             status = _WALL_STATUS.get(exc.kind, ArticleStatus.NO_TEXT)
             return _from_feed(source, entry, fetched_at, status, str(exc), raw=html)

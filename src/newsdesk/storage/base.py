@@ -22,6 +22,8 @@ from ..models import (
     NewSource,
     Source,
 )
+from .newsletters import NewslettersStorage
+from .profiles import ProfilesStorage
 from .users import UsersStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
@@ -94,7 +96,8 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int: ...
 
 
-class Storage(SourcesStorage, ArticlesStorage, SearchStorage, UsersStorage, Protocol):
+class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,
+              Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

@@ -108,6 +108,8 @@ articles = sa.Table(
     sa.Index(None, "source_id", "sort_at", "id"),
     # unknown_urls matches canonical URLs as well as URLs.
     sa.Index(None, "canonical_url"),
+    # digests select the articles stored in a period (migration 0007)
+    sa.Index(None, "fetched_at"),
 )
 
 pages = sa.Table(

@@ -33,6 +33,8 @@ from ..models import (
 )
 from ..stemming import words
 from .base import ArticleFilter
+from .newsletters import NewslettersMixin
+from .profiles import ProfilesMixin
 from .schema import UTCDateTime, articles, pages, sources
 from .users import UsersMixin
 
@@ -219,7 +221,7 @@ def _query_words(query: str) -> list[str]:
 _INSERT_PAGE = sa.insert(pages)
 
 
-class SqlStorage(UsersMixin):
+class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
     def __init__(self, url: str) -> None:

@@ -1,16 +1,19 @@
-"""The sources admin: a table of sources and their state, and forms to add, pause, resume and remove.
+"""The admin: sources (their state; add, pause, resume, remove) and learned site templates (what each
+site's profile removes and why; the operator's override).
 
 Every admin route passes the admin gate (password or loopback); every POST carries a CSRF token and
 answers 303 back to the table, with the outcome in a short-lived signed flash cookie.
 """
 
 from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..errors import DiscoveryError, FetchError, NewsdeskError, NotFoundError, ParseError, SourceExistsError
+from ..services.siteprofiles import SiteOverride, learned_profile, set_override
 from ..storage.base import Storage
 from .pages import Renderer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
@@ -55,8 +58,8 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
             raise ServicesUnavailable()
         return services
 
-    def back(request: Request, kind: str, text: str) -> RedirectResponse:
-        response = RedirectResponse("/admin/sources", status_code=303)
+    def back(request: Request, kind: str, text: str, to: str = "/admin/sources") -> RedirectResponse:
+        response = RedirectResponse(to, status_code=303)
         response.set_cookie(FLASH_COOKIE, flash_signer.dumps([kind, text[:MAX_MESSAGE_LENGTH]]),
                             max_age=120, httponly=True, samesite="strict", path="/admin",
                             secure=request.url.scheme == "https")
@@ -67,8 +70,8 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
 
     router = APIRouter(prefix="/admin", dependencies=[Depends(gate)])
 
-    @router.get("/sources", response_class=HTMLResponse, name="admin_sources")
-    def sources_page(request: Request) -> Response:
+    def form_page(request: Request, template: str, **context: Any) -> Response:
+        """An admin page with forms: a CSRF token (and its cookie when new) and the flash message."""
         cookie_value = request.cookies.get(CSRF_COOKIE) or ""
         fresh = not cookie_value or len(cookie_value) > 100
         if fresh:
@@ -81,13 +84,12 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
             except BadSignature:
                 flash = None
         response = renderer.render(
-            request, "admin_sources.html",
-            sources=storage.list_sources(),
+            request, template,
             csrf_field=CSRF_FIELD,
             csrf_token=csrf.token_for(cookie_value),
             flash=flash,
-            can_edit=services is not None,
             headers={"Cache-Control": "no-store"},
+            **context,
         )
         if fresh:
             response.set_cookie(CSRF_COOKIE, cookie_value, httponly=True, samesite="strict",
@@ -95,6 +97,39 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
         if raw_flash:
             response.delete_cookie(FLASH_COOKIE, path="/admin")
         return response
+
+    @router.get("/sources", response_class=HTMLResponse, name="admin_sources")
+    def sources_page(request: Request) -> Response:
+        return form_page(request, "admin_sources.html", sources=storage.list_sources(), can_edit=services is not None)
+
+    @router.get("/sites", response_class=HTMLResponse, name="admin_sites")
+    def sites_page(request: Request) -> Response:
+        profiles = [(stored, learned_profile(stored)) for stored in storage.list_site_profiles()]
+        return form_page(request, "admin_sites.html", profiles=profiles)
+
+    @router.get("/sites/{host}", response_class=HTMLResponse, name="admin_site")
+    def site_page(request: Request, host: str) -> Response:
+        stored = storage.get_site_profile(host)
+        if stored is None:
+            raise NotFoundError(f"no profile for {host}")
+        return form_page(request, "admin_site.html", stored=stored, profile=learned_profile(stored),
+                         override=SiteOverride.from_json(stored.override_json))
+
+    @router.post("/sites/{host}/override", name="admin_site_override")
+    def site_override(request: Request, host: str, fields: CsrfForm) -> Response:
+        if storage.get_site_profile(host) is None:
+            raise NotFoundError(f"no profile for {host}")
+
+        def lines(name: str) -> tuple[str, ...]:
+            return tuple(line.strip()[:500] for line in fields.get(name, "").splitlines() if line.strip())[:200]
+
+        override = SiteOverride(lines("keep_texts"), lines("remove_texts"), lines("remove_selectors"))
+        to = f"/admin/sites/{quote(host, safe='')}"
+        try:
+            set_override(storage, host, override)
+        except ValueError as exc:  # a CSS selector that does not parse
+            return back(request, "error", str(exc), to)
+        return back(request, "ok", renderer.labels(request)["saved"], to)
 
     @router.post("/sources", name="admin_add_source")
     def add_source(request: Request, fields: CsrfForm) -> Response:

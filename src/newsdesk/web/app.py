@@ -5,7 +5,6 @@ to HTTP in one place. Pages never show a stack trace; every response carries the
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Protocol
@@ -20,12 +19,14 @@ from starlette.types import Scope
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
 from ..errors_accounts import AuthenticationError, PermissionDeniedError, RateLimitedError
 from ..models import Source
+from ..secretkey import resolve_secret_key
 from ..services.reading import BadListParameterError
 from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
 from .api_common import api_error_response, is_api_path
 from .auth import install_accounts
+from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 
@@ -101,8 +102,8 @@ def _status_for(exc: Exception) -> int:
 
 def create_app(storage: Storage, settings: Settings, services: AdminServices | None = None) -> FastAPI:
     """The web reader over `storage`. Without `services` the admin shows sources read-only."""
-    # An empty secret_key gets a per-process one: CSRF tokens then last until a restart.
-    secret_key = str(settings.secret_key or "") or secrets.token_urlsafe(32)
+    # An empty secret_key means the generated one kept in the data directory (links in mails last).
+    secret_key = resolve_secret_key(settings)
     renderer = Renderer(settings, clock=lambda: datetime.now(UTC))
     csrf = CsrfTokens(secret_key)
 
@@ -111,6 +112,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+    register_newsletters(app, storage, renderer, csrf, settings, secret_key)
     install_accounts(app, storage, settings, renderer, csrf, secret_key, services)
 
     def error_page(request: Request, exc: Exception) -> Response:
