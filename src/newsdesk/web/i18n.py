@@ -384,5 +384,7 @@ _ACCOUNT_NL: dict[str, str] = {
     "unread": "Ongelezen",
     "apps_help": "Feedlezer-apps: Google Reader-API op {url}/api/greader, Miniflux-API op {url}.",
 }
+# Into the built tables (whatever other blocks built them from) and into _EN, the fallback.
 _EN.update(_ACCOUNT_EN)
+_LABELS["en"].update(_ACCOUNT_EN)
 _LABELS["nl"].update({**_ACCOUNT_EN, **_ACCOUNT_NL})
