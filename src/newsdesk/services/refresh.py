@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from html import escape
 from typing import Protocol
 from urllib.parse import urlsplit
 
@@ -248,9 +249,9 @@ async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequenc
     progress.pages_found(len(todo))
     if not ctx.fetch_pages:
         # Nothing to wait for per entry: store the feed's entries in one transaction.
-        now = ctx.clock()
-        stored = ctx.storage.add_articles([_from_feed(source, e, now, ArticleStatus.NO_TEXT, "page not fetched")
-                                           for e in todo])
+        now, language = ctx.clock(), _feed_language(todo)
+        stored = ctx.storage.add_articles([_from_feed(source, e, now, ArticleStatus.NO_TEXT, "page not fetched",
+                                                      language=language) for e in todo])
         for _ in todo:
             progress.page_done()
         return sum(1 for r in stored if r is not None), 0
@@ -316,10 +317,18 @@ def _from_page(source: Source, entry: FeedEntry, page: ExtractedArticle, fetched
 
 
 def _from_feed(source: Source, entry: FeedEntry, fetched_at: datetime, status: ArticleStatus, error: str,
-               raw: bytes | None = None) -> NewArticle:
-    """When the page gives no article, keep what the feed said, so nothing the reader could see is lost."""
-    body_html = sanitize_html(entry.content_html or entry.summary or "", entry.url)
-    text = html_to_text(body_html)
+               raw: bytes | None = None, language: str | None = None) -> NewArticle:
+    """When the page gives no article, keep what the feed said, so nothing the reader could see is lost.
+
+    `language` is the feed's, when known: detecting it per entry would cost more than the rest of
+    storing a feed-only entry."""
+    if entry.content_html:
+        body_html = sanitize_html(entry.content_html, entry.url)
+        text = html_to_text(body_html)
+    else:
+        # The summary is plain text already (feeds.py strips markup); escaping is all it needs.
+        text = entry.summary or ""
+        body_html = "".join(f"<p>{escape(p)}</p>" for p in text.split("\n") if p.strip())
     if status is ArticleStatus.NO_TEXT and len(text) >= MIN_FEED_BODY_CHARS:
         status, error_text = ArticleStatus.OK, None
     else:
@@ -327,15 +336,19 @@ def _from_feed(source: Source, entry: FeedEntry, fetched_at: datetime, status: A
     return NewArticle(
         source_id=source.id, url=entry.url, guid=entry.guid, fetched_at=fetched_at, status=status,
         title=entry.title or entry.url, published_at=entry.published_at, author=entry.author,
-        language=detect_language(f"{entry.title}\n{text}"), image_url=entry.image_url,
+        language=language or detect_language(f"{entry.title}\n{text}"), image_url=entry.image_url,
         summary=_summary(entry), html=body_html, text=text, error=error_text, raw_html=raw)
 
 
 def _summary(entry: FeedEntry) -> str | None:
-    if not entry.summary:
-        return None
-    text = html_to_text(sanitize_html(entry.summary))
-    return text[:500] or None
+    """The listing's snippet: the feed's summary, plain text already."""
+    return (entry.summary or "")[:500] or None
+
+
+def _feed_language(entries: Sequence[FeedEntry]) -> str | None:
+    """One language for a feed's entries, from a sample of their titles and summaries."""
+    sample = "\n".join(f"{e.title}. {(e.summary or '')[:300]}" for e in entries[:20])
+    return detect_language(sample)
 
 
 def _host(url: str) -> str:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
 from ..stemming import QUERY_LANGUAGES, snowball_language
-from .schema import articles
+from .schema import ArticleRow, articles
 
 __all__ = ["PostgresBackend", "text_search_config"]
 
@@ -81,12 +81,14 @@ class PostgresBackend:
     def insert(self, table: sa.Table) -> Any:
         return pg_insert(table)
 
-    def insert_article(
-        self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
-    ) -> int | None:
+    def insert_articles(self, conn: sa.Connection, rows: Sequence[ArticleRow]) -> list[int | None]:
+        # Row by row: each row's search vector is an expression in its own language's config.
+        return [self._insert_article(conn, row) for row in rows]
+
+    def _insert_article(self, conn: sa.Connection, row: ArticleRow) -> int | None:
         stmt = (
             pg_insert(_articles_insert)
-            .values({**values, "search": search_vector(title, body, language)})
+            .values({**row.values, "search": search_vector(row.title, row.body, row.language)})
             .on_conflict_do_nothing(index_elements=["url"])
             .returning(_articles_insert.c.id)
         )

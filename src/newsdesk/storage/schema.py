@@ -8,12 +8,21 @@ PostgreSQL). A test compares the migrated database with these tables, so the two
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-__all__ = ["UTCDateTime", "articles", "metadata", "pages", "sources"]
+__all__ = ["ArticleRow", "UTCDateTime", "articles", "metadata", "pages", "sources"]
+
+
+class ArticleRow(NamedTuple):
+    """What a backend inserts for one article: its row, and the title and body search indexes."""
+
+    values: dict[str, Any]
+    title: str
+    body: str
+    language: str | None
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

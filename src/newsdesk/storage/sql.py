@@ -35,7 +35,7 @@ from ..stemming import words
 from .base import ArticleFilter
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
-from .schema import UTCDateTime, articles, pages, sources
+from .schema import ArticleRow, UTCDateTime, articles, pages, sources
 from .users import UsersMixin
 
 __all__ = ["MAX_PAGE", "MAX_URL_LENGTH", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
@@ -88,9 +88,8 @@ class _Backend(Protocol):
     def write_lock(self) -> Any: ...
     def before_migrate(self, conn: sa.Connection) -> None: ...
     def insert(self, table: sa.Table) -> Any: ...
-    def insert_article(
-        self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
-    ) -> int | None: ...
+    def insert_articles(self, conn: sa.Connection, rows: Sequence[ArticleRow]) -> list[int | None]:
+        """Insert the rows (skipping URLs stored already) and index them; ids in order, None if skipped."""
     def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]: ...
 
 
@@ -206,11 +205,34 @@ def _state_values(state: FetchState) -> dict[str, Any]:
     }
 
 
+def _article_values(new: NewArticle) -> dict[str, Any]:
+    """An article's row, cleaned (no NULs, bounded language code)."""
+    return {
+        "source_id": new.source_id,
+        "url": new.url,
+        "canonical_url": new.canonical_url,
+        "guid": _clean(new.guid),
+        "title": _clean(new.title) or "",
+        "author": _clean(new.author),
+        "published_at": new.published_at,
+        "fetched_at": new.fetched_at,
+        "sort_at": sort_time(new.published_at, new.fetched_at),
+        "language": (new.language or None) and new.language[:16],
+        "image_url": new.image_url,
+        "image_caption": _clean(new.image_caption),
+        "summary": _clean(new.summary),
+        "html": _clean(new.html) or "",
+        "text": _clean(new.text) or "",
+        "status": ArticleStatus(new.status).value,
+        "error": _clean(new.error),
+    }
+
+
 def _search_document(new: NewArticle) -> tuple[str, str]:
     """What search indexes of an article: its title, and a bounded body of summary and text (the
     summary alone when the page could not be extracted)."""
     body = "\n".join(part for part in (new.summary, new.text) if part)
-    return new.title, body[:MAX_INDEXED_CHARS]
+    return _clean(new.title) or "", _clean(body[:MAX_INDEXED_CHARS]) or ""
 
 
 def _query_words(query: str) -> list[str]:
@@ -402,34 +424,15 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin):
         """add_article for many, in one transaction: a feed's entries cost one commit, not one each."""
         for new in news:
             _check_url(new.url)
+        rows = [ArticleRow(_article_values(new), *_search_document(new), new.language) for new in news]
         with self._write() as conn:
-            return [self._insert_article(conn, new) for new in news]
-
-    def _insert_article(self, conn: sa.Connection, new: NewArticle) -> int | None:
-        values = {
-            "source_id": new.source_id,
-            "url": new.url,
-            "canonical_url": new.canonical_url,
-            "guid": _clean(new.guid),
-            "title": _clean(new.title) or "",
-            "author": _clean(new.author),
-            "published_at": new.published_at,
-            "fetched_at": new.fetched_at,
-            "sort_at": sort_time(new.published_at, new.fetched_at),
-            "language": (new.language or None) and new.language[:16],
-            "image_url": new.image_url,
-            "image_caption": _clean(new.image_caption),
-            "summary": _clean(new.summary),
-            "html": _clean(new.html) or "",
-            "text": _clean(new.text) or "",
-            "status": ArticleStatus(new.status).value,
-            "error": _clean(new.error),
-        }
-        title, body = _search_document(new)
-        article_id = self._backend.insert_article(conn, values, _clean(title) or "", _clean(body) or "", new.language)
-        if article_id is not None and new.raw_html is not None:
-            conn.execute(_INSERT_PAGE, {"article_id": article_id, "html_zlib": zlib.compress(new.raw_html)})
-        return article_id
+            ids = self._backend.insert_articles(conn, rows)
+            stored_pages = [{"article_id": article_id, "html_zlib": zlib.compress(new.raw_html)}
+                            for article_id, new in zip(ids, news, strict=True)
+                            if article_id is not None and new.raw_html is not None]
+            if stored_pages:
+                conn.execute(_INSERT_PAGE, stored_pages)
+        return ids
 
     def get_article(self, article_id: int) -> Article:
         stmt = (

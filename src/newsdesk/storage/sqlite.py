@@ -16,7 +16,7 @@ from sqlalchemy.pool import StaticPool
 
 from ..errors import StorageError
 from ..stemming import query_variants, stem_terms
-from .schema import articles
+from .schema import ArticleRow, articles
 
 __all__ = ["SqliteBackend", "match_expression"]
 
@@ -50,7 +50,8 @@ _fts = sa.table("article_search", sa.column("rowid", sa.Integer), sa.column("tit
 # The table name as a value: what MATCH and bm25() take as their first argument.
 _fts_ref: sa.ColumnClause[Any] = sa.literal_column("article_search")
 # Built once, values bound at execution: building a Core statement per row costs more than running it.
-_INSERT_ARTICLE = sqlite_insert(articles).on_conflict_do_nothing(index_elements=["url"]).returning(articles.c.id)
+_INSERT_ARTICLES = (sqlite_insert(articles).on_conflict_do_nothing(index_elements=["url"])
+                    .returning(articles.c.id, articles.c.url))
 _INSERT_FTS = sa.insert(_fts)
 
 
@@ -114,16 +115,26 @@ class SqliteBackend:
     def insert(self, table: sa.Table) -> Any:
         return sqlite_insert(table)
 
-    def insert_article(
-        self, conn: sa.Connection, values: dict[str, Any], title: str, body: str, language: str | None
-    ) -> int | None:
-        article_id: int | None = conn.execute(_INSERT_ARTICLE, values).scalar_one_or_none()
-        if article_id is not None:
-            # Same transaction as the article row: search never shows a missing article, nor misses
-            # a stored one.
-            conn.execute(_INSERT_FTS, {"rowid": article_id, "title": " ".join(stem_terms(title, language)),
-                                       "body": " ".join(stem_terms(body, language))})
-        return article_id
+    def insert_articles(self, conn: sa.Connection, rows: Sequence[ArticleRow]) -> list[int | None]:
+        if not rows:
+            return []
+        # One multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING: rows skipped as known return
+        # nothing, so ids are matched back by URL (the first of two rows with one URL wins).
+        returned = conn.execute(_INSERT_ARTICLES, [row.values for row in rows])
+        new_ids = {url: article_id for article_id, url in returned}
+        ids: list[int | None] = []
+        search_rows = []
+        for row in rows:
+            article_id = new_ids.pop(row.values["url"], None)
+            ids.append(article_id)
+            if article_id is not None:
+                search_rows.append({"rowid": article_id, "title": " ".join(stem_terms(row.title, row.language)),
+                                    "body": " ".join(stem_terms(row.body, row.language))})
+        # Same transaction as the article rows: search never shows a missing article, nor misses a
+        # stored one.
+        if search_rows:
+            conn.execute(_INSERT_FTS, search_rows)
+        return ids
 
     def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:
         """`base` narrowed to the matches, and the best-first ordering."""
