@@ -423,6 +423,9 @@ class SqlStorage(ProfilesMixin, NewslettersMixin):
             "text": _clean(new.text) or "",
             "status": ArticleStatus(new.status).value,
             "error": _clean(new.error),
+            "updated_at": new.updated_at,
+            "section": _clean(new.section),
+            "image_credit": _clean(new.image_credit),
         }
         title, body = _search_document(new)
         article_id = self._backend.insert_article(conn, values, _clean(title) or "", _clean(body) or "", new.language)
@@ -460,6 +463,9 @@ class SqlStorage(ProfilesMixin, NewslettersMixin):
             html=row.html,
             text=row.text,
             error=row.error,
+            updated_at=row.updated_at,
+            section=row.section,
+            image_credit=row.image_credit,
         )
 
     def list_articles(
