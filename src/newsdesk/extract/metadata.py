@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from copy import deepcopy
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +21,7 @@ from lxml.html import HtmlElement
 
 from .urls import absolute_url, normalize_url
 
-__all__ = ["PageMetadata", "find_article_root", "lead_figure", "read_metadata"]
+__all__ = ["PageMetadata", "find_article_root", "lead_figure", "read_metadata", "split_caption_credit"]
 
 _WS = re.compile(r"\s+")
 #: separators between a headline and the site's name in <title> and og:title
@@ -608,11 +608,13 @@ def _caption_and_credit(figure: HtmlElement | None, ld: dict[str, Any]
     else:
         caption, text_credit = split_caption_credit(printed)
         if not text_credit and ld_credit and caption.endswith(ld_credit) and len(caption) > len(ld_credit):
-            # The structured credit, printed again at the end of the caption.
-            rest = caption[: -len(ld_credit)].rstrip(" -–—|/:(©")
-            rest = re.sub(r"(?:(?<=\s)|^)" + _CREDIT_WORD + r"\s*:?$", "", rest).rstrip(" -–—|/:(©")
-            if rest and rest != caption:
-                caption = rest
+            # The structured credit, printed again at the end of the caption after a separator or a
+            # credit word ("..., ANP", "... Foto ANP"), not as part of a sentence ("... door ANP").
+            rest = caption[: -len(ld_credit)]
+            if re.search(r"(?:[,—–|/:(.©]|(?:(?<=\s)|^)" + _CREDIT_WORD + r")\s*$", rest):
+                rest = rest.rstrip(" -–—|/:(©,")
+                rest = re.sub(r"(?:(?<=\s)|^)" + _CREDIT_WORD + r"\s*:?$", "", rest).rstrip(" -–—|/:(©,")
+                caption = rest or caption
     return caption or None, element_credit or text_credit or ld_credit, printed
 
 
