@@ -525,24 +525,64 @@ def settings_command(
     console.print(table)
 
 
+def _saved_page_url(html: bytes, file: Path) -> str:
+    """Where a saved page came from: the canonical URL it declares, else its file URI."""
+    import lxml.html
+    from lxml import etree
+
+    from .extract import decode_html
+    from .extract.metadata import read_metadata
+
+    try:
+        tree = lxml.html.document_fromstring(decode_html(html[:5_000_000]) or "<html></html>")
+    except (etree.ParserError, ValueError):
+        return file.resolve().as_uri()
+    canonical = read_metadata(tree, None).canonical_url
+    return canonical if canonical and canonical.startswith(("http://", "https://")) else file.resolve().as_uri()
+
+
 @app.command()
 def extract(files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, help="Saved HTML pages."),  # noqa: B008
             url: Optional[str] = typer.Option(None, help="The pages' URL, for relative links."),  # noqa: UP045
+            no_learn: bool = typer.Option(False, "--no-learn",
+                                          help="Extract each page on its own, without learning the site's "
+                                               "template from the other pages given."),
             ) -> None:
-    """Extract the article from saved pages; print one JSON line each (for debugging a site)."""
-    from .extract import extract_article
+    """Extract the article from saved pages; print one JSON line each (for debugging a site).
 
+    Several pages of one site are extracted as the service does: the site's repeated blocks are
+    learned from all of them first and left out of every article (unless --no-learn). A page's URL is
+    --url, else the canonical URL it declares, else its file URI."""
+    from .extract import decode_html, extract_article, extract_articles, learn_site_profile, site_key
+
+    pages = []
     for file in files:
-        try:
-            article = extract_article(file.read_bytes(), url)
-        except NewsdeskError as exc:
-            print(json.dumps({"file": str(file), "error": exc.kind, "message": str(exc)}, ensure_ascii=False))
+        html = file.read_bytes()
+        pages.append((url or _saved_page_url(html, file), html))
+    results: list[Any] = []
+    if len(pages) > 1 and not no_learn:
+        # Pages known only by their file URI have no site to group them by: taken together as one.
+        hostless = [(page_url, decode_html(html[:5_000_000])) for page_url, html in pages
+                    if not site_key(page_url)]
+        profiles = {"": learn_site_profile(hostless)} if len(hostless) > 1 else None
+        results = list(extract_articles(pages, learn_sites=True, profiles=profiles))
+    else:
+        for page_url, html in pages:
+            try:
+                results.append(extract_article(html, page_url))
+            except NewsdeskError as exc:
+                results.append(exc)
+    for file, (page_url, _), article in zip(files, pages, results, strict=True):
+        if isinstance(article, NewsdeskError):
+            print(json.dumps({"file": str(file), "url": page_url, "error": article.kind, "message": str(article)},
+                             ensure_ascii=False))
             continue
-        record = {"file": str(file), "title": article.title, "authors": list(article.authors),
+        record = {"file": str(file), "url": page_url, "title": article.title, "authors": list(article.authors),
                   "published": article.published.isoformat() if article.published else None,
-                  "language": article.language, "image_url": article.image_url,
-                  "image_caption": article.image_caption, "canonical_url": article.canonical_url,
-                  "text": article.text, "html": article.html}
+                  "updated": article.updated.isoformat() if article.updated else None,
+                  "section": article.section, "language": article.language, "image_url": article.image_url,
+                  "image_caption": article.image_caption, "image_credit": article.image_credit,
+                  "canonical_url": article.canonical_url, "text": article.text, "html": article.html}
         print(json.dumps(record, ensure_ascii=False))
 
 

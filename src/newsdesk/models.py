@@ -173,6 +173,12 @@ class ExtractedArticle:
     canonical_url: str | None = None
     site_name: str | None = None
     description: str | None = None
+    #: when the page says it was last updated (only if it says so)
+    updated: datetime | None = None
+    #: the site's section the article is filed under ("Binnenland", "Sport")
+    section: str | None = None
+    #: who made the lead image, split off its caption
+    image_credit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,9 @@ class NewArticle:
     error: str | None = None
     #: the raw page as fetched, kept for re-extraction
     raw_html: bytes | None = None
+    updated_at: datetime | None = None
+    section: str | None = None
+    image_credit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,9 @@ class Article:
     html: str = ""
     text: str = ""
     error: str | None = None
+    updated_at: datetime | None = None
+    section: str | None = None
+    image_credit: str | None = None
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,15 @@ def test_golden_page(page: GoldenPage, extracted: dict[str, ExtractedArticle]) -
         # The reader shows the caption under the photo; the body must not say it again.
         assert article.image_caption not in body_text
     assert article.canonical_url == want["canonical_url"]
+    # Keys added after the first fixtures: checked where the expectation states them.
+    if "image_credit" in want:
+        assert article.image_credit == want["image_credit"]
+        if article.image_credit:
+            assert article.image_credit not in body_text
+    if "updated" in want:
+        assert article.updated == (datetime.fromisoformat(want["updated"]) if want["updated"] else None)
+    if "section" in want:
+        assert article.section == want["section"]
     assert article.site_name == want["site_name"]
     assert article.language == want["language"]
     # The body is already safe: sanitizing it again changes nothing.

@@ -214,7 +214,9 @@ def _clean_body(html: str, meta: PageMetadata) -> str:
     root = parse_fragment(html)
     title = _norm(meta.title)
     caption = _norm(meta.image_caption or "")
-    longest = max(len(title), len(caption), 250)
+    # The caption as printed (credit and all) is shown elsewhere just as well.
+    captions = {caption} | ({_norm(meta.printed_caption)} if meta.printed_caption else set())
+    longest = max(len(title), *map(len, captions), 250)
     for block in list(root.iter(*_BLOCK_TAGS)):
         if block is root or block.getparent() is None:
             continue
@@ -222,8 +224,8 @@ def _clean_body(html: str, meta: PageMetadata) -> str:
         if len(text) > longest * 2:  # long blocks are neither title, caption nor chrome
             continue
         text = clean_text(text)
-        shown_elsewhere = bool(text) and _norm(text) in (
-            (title, caption) if block.tag in ("h1", "h2") else (caption,)
+        shown_elsewhere = bool(text) and (
+            _norm(text) in captions or (block.tag in ("h1", "h2") and _norm(text) == title)
         )
         if shown_elsewhere or (block.tag != "div" and len(block) <= 3 and is_chrome_text(text)):
             block.drop_tree()
@@ -322,6 +324,9 @@ def extract_article(html: str | bytes, url: str | None = None, *, charset: str |
         canonical_url=meta.canonical_url,
         site_name=meta.site_name,
         description=meta.description,
+        updated=meta.updated,
+        section=meta.section,
+        image_credit=meta.image_credit,
     )
 
 

@@ -313,7 +313,8 @@ def _from_page(source: Source, entry: FeedEntry, page: ExtractedArticle, fetched
         canonical_url=page.canonical_url, published_at=entry.published_at or page.published,
         author=entry.author or (", ".join(page.authors) or None), language=page.language,
         image_url=page.image_url or entry.image_url, image_caption=page.image_caption,
-        summary=summary, html=page.html, text=page.text, raw_html=raw)
+        summary=summary, html=page.html, text=page.text, raw_html=raw,
+        updated_at=page.updated, section=page.section, image_credit=page.image_credit)
 
 
 def _from_feed(source: Source, entry: FeedEntry, fetched_at: datetime, status: ArticleStatus, error: str,

@@ -111,6 +111,10 @@ articles = sa.Table(
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("error", sa.Text),
+    # article metadata beyond the first schema (migration 0008)
+    sa.Column("updated_at", UTCDateTime),
+    sa.Column("section", sa.Text),
+    sa.Column("image_credit", sa.Text),
     # Keyset paging: the home page walks (sort_at, id), a source page (source_id, sort_at, id).
     # The latter also serves the foreign key (cascade deletes) and per-source counts.
     sa.Index(None, "sort_at", "id"),

@@ -225,6 +225,9 @@ def _article_values(new: NewArticle) -> dict[str, Any]:
         "text": _clean(new.text) or "",
         "status": ArticleStatus(new.status).value,
         "error": _clean(new.error),
+        "updated_at": new.updated_at,
+        "section": _clean(new.section),
+        "image_credit": _clean(new.image_credit),
     }
 
 
@@ -464,6 +467,9 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin):
             html=row.html,
             text=row.text,
             error=row.error,
+            updated_at=row.updated_at,
+            section=row.section,
+            image_credit=row.image_credit,
         )
 
     def list_articles(

@@ -269,6 +269,14 @@ _NL.update({
     "mails_html": "HTML (bron)",
 })
 
+# --- article metadata (templates/article.html) ---------------------------------------------------
+_EN.update({
+    "article_updated": "Updated",
+})
+_NL.update({
+    "article_updated": "Bijgewerkt",
+})
+
 _LABELS: dict[str, dict[str, str]] = {"en": {**_EN, **_EN_SITES}, "nl": {**_EN, **_EN_SITES, **_NL, **_NL_SITES}}
 
 Labels = Mapping[str, str]
