@@ -117,6 +117,14 @@ SETTINGS: tuple[Setting, ...] = (
             "envelope sender)."),
     Setting("public_url", "str", "http://127.0.0.1:8000", "The reader's public base URL, used for the "
             "links in mails (reader, confirm, unsubscribe)."),
+    # -- scale: several workers, archive upkeep (docs/scaling.md)
+    Setting("lease_seconds", "int", 120, "How long a worker holds the sources it polls before another worker "
+            "may take them over; renewed every third of it while the worker lives (a dead or frozen "
+            "worker's feeds wait at most this long)."),
+    Setting("lease_batch", "int", 50, "Sources one worker leases at a time; smaller spreads a pass more "
+            "evenly over many workers."),
+    Setting("raw_html_days", "int", 0, "Keep the raw HTML of article pages (for re-extraction) this many "
+            "days; 0 keeps it forever. Applied by `newsdesk prune` and by the worker once a day."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

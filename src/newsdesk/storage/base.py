@@ -22,6 +22,8 @@ from ..models import (
     NewSource,
     Source,
 )
+from .leases import LeasesStorage
+from .maintenance import MaintenanceStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
 
@@ -90,7 +92,7 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int: ...
 
 
-class Storage(SourcesStorage, ArticlesStorage, SearchStorage, Protocol):
+class Storage(SourcesStorage, ArticlesStorage, SearchStorage, LeasesStorage, MaintenanceStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

@@ -33,6 +33,8 @@ from ..models import (
 )
 from ..stemming import words
 from .base import ArticleFilter
+from .leases import LeasesMixin
+from .maintenance import MaintenanceMixin
 from .schema import UTCDateTime, articles, pages, sources
 
 __all__ = ["MAX_PAGE", "MAX_URL_LENGTH", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
@@ -214,7 +216,7 @@ def _query_words(query: str) -> list[str]:
     return words(query[:MAX_QUERY_CHARS])[:MAX_QUERY_WORDS]
 
 
-class SqlStorage:
+class SqlStorage(LeasesMixin, MaintenanceMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
     def __init__(self, url: str) -> None:
