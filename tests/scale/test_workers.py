@@ -66,7 +66,7 @@ def test_four_workers_fetch_every_feed_exactly_once(db_url: str, farm_slow: Farm
 
 @pytest.mark.postgres
 def test_worker_killed_mid_pass_loses_nothing(pg_url: str, tmp_path: Path) -> None:
-    farm = Farm(HOSTS, feeds_per_host=10, delay=0.2)
+    farm = Farm(HOSTS, feeds_per_host=10, delay=0.1)
     storage = _storage(pg_url)
     farm.add_sources(storage)
     workers = [start_worker(pg_url, tmp_path / f"w{n}.log") for n in range(4)]

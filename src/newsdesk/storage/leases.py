@@ -85,6 +85,17 @@ def _lease_seconds(seconds: int) -> timedelta:
     return timedelta(seconds=max(1, min(int(seconds), MAX_LEASE_SECONDS)))
 
 
+def _spread(per_host: list[list[int]], limit: int) -> list[int]:
+    """Up to `limit` ids taken round-robin over the hosts: a batch of one host's feeds would be
+    polled one after another (per-host connection limit) while other hosts wait."""
+    chosen: list[int] = []
+    depth = 0
+    while len(chosen) < limit and any(depth < len(ids) for ids in per_host):
+        chosen.extend(ids[depth] for ids in per_host if depth < len(ids))
+        depth += 1
+    return chosen[:limit]
+
+
 class LeasesMixin:
     """LeasesStorage for SqlStorage."""
 
@@ -116,12 +127,14 @@ class LeasesMixin:
         )
         with self._write() as conn:
             rows = conn.execute(candidates).all()
-            hosts = {row.id: lease_host(row.url) for row in rows}
-            # The hosts of the first `limit` candidates, taken in sorted order so that two workers
+            by_host: dict[str, list[int]] = {}
+            for row in rows:
+                by_host.setdefault(lease_host(row.url), []).append(row.id)
+            # Up to `limit` hosts, the most overdue first, taken in sorted order so that two workers
             # wanting the same hosts queue instead of deadlocking.
-            wanted = sorted({hosts[row.id] for row in rows[:limit]})
-            held = self._take_hosts(conn, worker_id, wanted, now, until)
-            chosen = [row.id for row in rows if hosts[row.id] in held][:limit]
+            wanted = list(by_host)[:limit]
+            held = self._take_hosts(conn, worker_id, sorted(wanted), now, until)
+            chosen = _spread([by_host[h] for h in wanted if h in held], limit)
             if not chosen:
                 return []
             conn.execute(
