@@ -122,3 +122,48 @@ def test_frozen_worker_is_fenced(pg_url: str, tmp_path: Path) -> None:
     assert all(s.state.last_success_at is not None and s.state.error_count == 0 for s in sources)
     log = (tmp_path / "frozen.log").read_text()
     assert "lost its lease" in log
+
+
+@pytest.mark.postgres
+def test_workers_on_separate_hosts(pg_url: str, tmp_path: Path) -> None:
+    """4 workers: 2 in network namespaces of their own ('hosts', reaching PostgreSQL through a TCP
+    forwarder on their veth link, since it listens on 127.0.0.1 only) and 2 on this host. One of
+    the namespaced workers is killed with -9 mid-pass."""
+    from netns import Forwarder, Hosts, netns_unavailable
+
+    reason = netns_unavailable()
+    if reason:
+        pytest.skip(f"no network namespaces: {reason}")
+    hosts = Hosts(2, farm_addresses=10)
+    forwarder = Forwarder(hosts.host_side, ("127.0.0.1", 5432))
+    farm = Farm(hosts.farm, feeds_per_host=20, delay=0.05)
+    storage = _storage(pg_url)
+    workers = []
+    try:
+        farm.add_sources(storage)
+        networks = "10.231.0.0/16"
+        for n in range(2):
+            remote = pg_url.replace("127.0.0.1:5432", f"{hosts.host_side[n]}:{forwarder.port}")
+            workers.append(start_worker(remote, tmp_path / f"ns{n}.log", prefix=hosts.prefix(n), networks=networks))
+        workers += [start_worker(pg_url, tmp_path / f"local{n}.log", networks=networks) for n in range(2)]
+        victim = workers[0]
+        deadline = time.monotonic() + 60
+        while not leased(storage, f"%:{victim.pid}:%") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        orphaned = set(leased(storage, f"%:{victim.pid}:%"))
+        wait_until_collected(storage, farm, timeout=150)
+        urls = _articles(storage)
+    finally:
+        stop_workers(workers)
+        farm.close()
+        forwarder.close()
+        hosts.close()
+        storage.close()
+    assert sorted(urls) == sorted(farm.article_urls)
+    by_id = {u: n for n, u in enumerate(farm.feed_urls, start=1)}
+    assert {by_id[u] for u in farm.feed_urls if farm.hits[u] > 1} <= orphaned
+    assert all(farm.hits[u] >= 1 for u in farm.feed_urls)
+    # the namespaced worker that lived did its share, through the forwarder
+    assert "new articles" in (tmp_path / "ns1.log").read_text()
