@@ -7,6 +7,7 @@ on to it; the feed farm listens on extra host-side addresses."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -116,10 +117,8 @@ class Forwarder:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def close(self) -> None:
         for sock in self.listeners:
