@@ -86,7 +86,7 @@ def paragraphs(text: str, size: int = 3) -> list[str]:
 
 
 def generate(texts: list[tuple[str, str, str]], count: int, source_ids: list[int],
-             rng: random.Random) -> Iterator[NewArticle]:
+             rng: random.Random, suffix: str = "") -> Iterator[NewArticle]:
     weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(source_ids))]
     picks = rng.choices(source_ids, weights=weights, k=count)
     for n in range(count):
@@ -94,7 +94,7 @@ def generate(texts: list[tuple[str, str, str]], count: int, source_ids: list[int
         title, text = perturb(rng, language, base_title, base_body)
         published = END - timedelta(seconds=rng.randrange(365 * 86400))
         source_id = picks[n]
-        url = f"https://s{source_id}.example/{published:%Y/%m/%d}/{n}"
+        url = f"https://s{source_id}.example/{published:%Y/%m/%d}/{n}{suffix}"
         body_html = "".join(f"<p>{escape(p)}</p>" for p in paragraphs(text))
         raw = (f"<!doctype html><html lang={language}><head><title>{escape(title)}</title></head><body>"
                f"<nav><a href='/'>Home</a></nav><article><h1>{escape(title)}</h1>{body_html}</article>"
@@ -143,17 +143,22 @@ def main() -> None:
     parser.add_argument("--sources", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--append", action="store_true",
+                        help="add new articles (new URLs) instead of completing the archive: an ingest load")
     args = parser.parse_args()
     storage = SqlStorage(args.database_url)
     storage.migrate()
     rng = random.Random(args.seed)
     texts = load_texts()
     source_ids = add_sources(storage, args.sources)
-    have = storage.count_articles()
+    have = 0 if args.append else storage.count_articles()
+    if args.append:
+        rng = random.Random(time.time_ns())
     started = time.monotonic()
     batch: list[NewArticle] = []
     done = 0
-    for article in generate(texts, args.articles, source_ids, rng):
+    for article in generate(texts, args.articles, source_ids, rng,
+                                              suffix=f"-{rng.getrandbits(32):x}" if args.append else ""):
         if done < have:  # resumable: the same seed regenerates the same articles; skip those stored
             done += 1
             continue
