@@ -712,5 +712,86 @@ def apikeys_revoke(key_id: int = typer.Argument(..., help="The key's id (see `ne
     console.print(f"API key {key_id} revoked")
 
 
+# ---------------------------------------------------------------------------------------------- scale: upkeep
+# backup / restore / reextract / prune (services/maintenance.py, docs/scaling.md)
+
+
+def _bytes_bar(description: str) -> tuple[Progress, Callable[[int, int], None]]:
+    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=err)
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    return progress, update
+
+
+@app.command()
+@with_settings
+def backup(file: Path = typer.Argument(..., dir_okay=False, help="Where to write the copy."),
+           force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+           settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Copy the SQLite database, consistently, while newsdesk keeps running (PostgreSQL: use pg_dump)."""
+    from .services.maintenance import backup_sqlite
+
+    progress, update = _bytes_bar("pages")
+    with progress:
+        result = backup_sqlite(settings.resolved_database_url, file, force=force, progress=update)
+    console.print(f"backed up to {result.path} ({result.bytes / 1e6:.1f} MB), integrity {result.integrity}")
+
+
+@app.command()
+@with_settings
+def restore(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A file made by `newsdesk backup`."),
+            force: bool = typer.Option(False, "--force", help="Replace an existing database."),
+            settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Replace the SQLite database with a backup (stop workers and the web first). PostgreSQL: pg_restore."""
+    from .services.maintenance import restore_sqlite
+
+    progress, update = _bytes_bar("pages")
+    with progress:
+        result = restore_sqlite(settings.resolved_database_url, file, force=force, progress=update)
+    _open(settings).close()  # a backup from an older newsdesk is migrated now, not at first use
+    console.print(f"restored {result.path} ({result.bytes / 1e6:.1f} MB), integrity {result.integrity}")
+
+
+@app.command()
+@with_settings
+def reextract(restart: bool = typer.Option(False, "--restart", help="Start over instead of resuming."),
+              limit: Optional[int] = typer.Option(None, min=1, help="Stop after this many pages (resume later)."),  # noqa: UP045
+              settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Re-run extraction over every stored raw page, after an extractor improvement. Resumable."""
+    from .services import maintenance
+
+    storage = _open(settings)
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("pages", total=None)
+        summary = maintenance.reextract(storage, restart=restart, limit=limit,
+                                        on_total=lambda n: progress.update(task, total=n),
+                                        on_page=lambda: progress.advance(task))
+    where = f" (resumed after article {summary.resumed_after})" if summary.resumed_after else ""
+    console.print(f"re-extracted {summary.done} pages{where}: {summary.updated} updated, "
+                  f"{summary.no_article} without an article (kept as they were)")
+    if not summary.finished:
+        console.print("not finished: run `newsdesk reextract` again to resume")
+
+
+@app.command()
+@with_settings
+def prune(days: Optional[int] = typer.Option(None, min=1, help="Override raw_html_days for this run."),  # noqa: UP045
+          settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Drop raw HTML older than raw_html_days (articles stay; only their re-extraction goes)."""
+    from .services.maintenance import prune_raw_html
+
+    keep = days if days is not None else int(settings.raw_html_days)
+    if keep <= 0:
+        err.print("raw_html_days is 0 (keep forever): give --days N or set NEWSDESK_RAW_HTML_DAYS")
+        raise typer.Exit(2)
+    dropped = prune_raw_html(_open(settings), keep, datetime.now(UTC))
+    console.print(f"dropped the raw HTML of {dropped} articles older than {keep} days")
+
+
 def main() -> None:
     app()

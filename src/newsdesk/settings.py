@@ -122,6 +122,14 @@ SETTINGS: tuple[Setting, ...] = (
             "`login_window` before further attempts are refused (web, Google Reader and Miniflux APIs)."),
     Setting("login_window", "int", 900, "The window, in seconds, that failed logins are counted in."),
     Setting("session_days", "int", 30, "How long a web login and a Google Reader API token stay valid, in days."),
+    # -- scale: several workers, archive upkeep (docs/scaling.md)
+    Setting("lease_seconds", "int", 120, "How long a worker holds the sources it polls before another worker "
+            "may take them over; renewed every third of it while the worker lives (a dead or frozen "
+            "worker's feeds wait at most this long)."),
+    Setting("lease_batch", "int", 50, "Sources one worker leases at a time; smaller spreads a pass more "
+            "evenly over many workers."),
+    Setting("raw_html_days", "int", 0, "Keep the raw HTML of article pages (for re-extraction) this many "
+            "days; 0 keeps it forever. Applied by `newsdesk prune` and by the worker once a day."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

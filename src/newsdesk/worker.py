@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,19 +17,33 @@ from .services.refresh import PassSummary, RefreshContext, refresh_pass
 from .settings import Settings
 from .storage.base import Storage
 
-__all__ = ["run_scheduler", "send_digests_tick", "start_scheduler_thread"]
+__all__ = ["new_worker_id", "run_scheduler", "send_digests_tick", "start_scheduler_thread"]
 
 log = logging.getLogger(__name__)
 
 
+def new_worker_id() -> str:
+    """hostname:pid:random — unique across hosts and restarts, and readable in the logs."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
 async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Event,
-                        on_pass: Callable[[PassSummary], None] | None = None) -> None:
-    """Run passes until `stop` is set. A pass that fails as a whole is logged and retried next tick."""
+                        on_pass: Callable[[PassSummary], None] | None = None,
+                        worker_id: str | None = None) -> None:
+    """Run passes until `stop` is set. A pass that fails as a whole is logged and retried next tick.
+
+    Every scheduler leases what it polls (storage/leases.py), so any number of them, in any number
+    of processes and hosts, can share one database."""
+    worker_id = worker_id or new_worker_id()
+    log.info("worker %s started", worker_id)
     async with Fetcher(FetchPolicy.from_settings(settings)) as fetcher:
         ctx = RefreshContext(storage=storage, fetcher=fetcher, schedule=SchedulePolicy.from_settings(settings),
-                             articles_per_feed=settings.articles_per_feed)
+                             articles_per_feed=settings.articles_per_feed, worker_id=worker_id,
+                             lease_seconds=int(settings.lease_seconds), lease_batch=int(settings.lease_batch))
+        last_prune: datetime | None = None
         while not stop.is_set():
             try:
+                ctx.clock = _database_clock(storage, worker_id)
                 summary = await refresh_pass(ctx)
                 if summary.feeds:
                     log.info("pass: %d feeds, %d new articles, %d not modified, errors %s in %.1fs",
@@ -34,11 +51,49 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                              dict(summary.feed_errors) or "none", summary.seconds)
                 if on_pass:
                     on_pass(summary)
+                last_prune = _prune_daily(storage, settings, last_prune)
             except Exception:  # the scheduler must outlive a broken pass (e.g. the database restarting)
                 log.exception("collection pass failed; retrying at the next tick")
             # --- newsletters: due digests, one call per tick ---
             await send_digests_tick(storage, settings)
             await _sleep_until_due(storage, settings, stop)
+    try:
+        storage.release_worker_leases(worker_id)
+    except Exception:  # they run out by themselves
+        log.warning("worker %s could not release its leases on the way out", worker_id)
+    log.info("worker %s stopped", worker_id)
+
+
+#: a worker clock this far from the database's is reported in the log
+CLOCK_SKEW_WARNING = timedelta(seconds=2)
+
+
+def _database_clock(storage: Storage, worker_id: str) -> Callable[[], datetime]:
+    """This machine's clock, corrected to the database's: workers on hosts whose clocks differ
+    still agree on when a source is due and when a lease ends."""
+    try:
+        offset = storage.database_now() - datetime.now(UTC)
+    except Exception:
+        log.warning("worker %s cannot read the database clock; using its own", worker_id)
+        offset = timedelta(0)
+    if abs(offset) > CLOCK_SKEW_WARNING:
+        log.warning("worker %s: this clock is %.1f s off the database's; using the database's",
+                    worker_id, -offset.total_seconds())
+    return lambda: datetime.now(UTC) + offset
+
+
+def _prune_daily(storage: Storage, settings: Settings, last: datetime | None) -> datetime | None:
+    """Apply the raw_html_days retention at most once a day (every worker may; it is idempotent)."""
+    from .services.maintenance import prune_raw_html
+
+    now = datetime.now(UTC)
+    if int(settings.raw_html_days) <= 0 or (last is not None and now - last < timedelta(days=1)):
+        return last
+    dropped = prune_raw_html(storage, int(settings.raw_html_days), now)
+    if dropped:
+        log.info("retention: dropped the raw HTML of %d articles older than %d days", dropped,
+                 settings.raw_html_days)
+    return now
 
 
 async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading.Event) -> None:

@@ -48,6 +48,17 @@ def add(storage: SqlStorage, source_id: int, n: int | str, **kw: object) -> int:
 # -- migrations ---------------------------------------------------------------------------------
 
 
+def _migration_heads() -> set[str]:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from newsdesk.storage import sql
+
+    config = Config()
+    config.set_main_option("script_location", str(sql._MIGRATIONS))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
 def test_migrate_from_an_empty_database(storage_url: str) -> None:
     storage = SqlStorage(storage_url)
     try:

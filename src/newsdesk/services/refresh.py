@@ -113,6 +113,11 @@ class RefreshContext:
     rng: random.Random = field(default_factory=random.Random)
     #: extraction is CPU-bound; a small number run in threads so fetching goes on meanwhile
     extract_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    #: set by workers that share the database with others: sources are leased (storage/leases.py)
+    #: and a poll's outcome is recorded only while the lease is still held
+    worker_id: str | None = None
+    lease_seconds: int = 120
+    lease_batch: int = 50
     #: learn each site's template from its stored pages and strip it before extraction
     learn_sites: bool = True
     profiles: SiteProfiles | None = None
@@ -144,6 +149,8 @@ async def refresh_pass(ctx: RefreshContext, *, due_only: bool = True, source_ids
                        progress: ProgressHook | None = None) -> PassSummary:
     """Poll every due source (or the given ones, or all unpaused) concurrently; never raises for a source."""
     progress = progress or _NoProgress()
+    if ctx.worker_id is not None and due_only and source_ids is None:
+        return await _leased_pass(ctx, ctx.worker_id, progress)
     loop = asyncio.get_running_loop()
     started = loop.time()
     if source_ids is not None:
@@ -176,15 +183,15 @@ async def refresh_source(ctx: RefreshContext, source: Source, progress: Progress
         if response.not_modified:
             next_at, interval = next_poll_after_success(now, [], response.headers, ctx.schedule,
                                                         state.interval_seconds, ctx.rng)
-            ctx.storage.update_fetch_state(source.id, _success_state(state, now, next_at, interval, response))
+            _save_state(ctx, source, _success_state(state, now, next_at, interval, response))
             return FetchOutcome(source.id, not_modified=True)
         parsed = await _parse_source(ctx, source, response)
         new, failed = await _collect_entries(ctx, source, parsed.entries, progress)
         times = [e.published_at for e in parsed.entries if e.published_at is not None]
         next_at, interval = next_poll_after_success(now, times, response.headers, ctx.schedule,
                                                     state.interval_seconds, ctx.rng)
-        ctx.storage.update_fetch_state(
-            source.id, _success_state(state, now, next_at, interval, response),
+        _save_state(
+            ctx, source, _success_state(state, now, next_at, interval, response),
             title=parsed.title if parsed.title and not source.title else None,
             site_url=parsed.site_url if parsed.site_url and not source.site_url else None)
         return FetchOutcome(source.id, new_articles=new, failed_pages=failed)
@@ -193,6 +200,62 @@ async def refresh_source(ctx: RefreshContext, source: Source, progress: Progress
     except Exception as exc:  # the per-source boundary: one broken source must never stop the pass
         log.exception("internal error while refreshing source %s (%s)", source.id, source.url)
         return _record_failure(ctx, source, now, "internal", f"internal error: {type(exc).__name__}: {exc}", None)
+
+
+# -- leasing: several workers share one database (storage/leases.py, docs/scaling.md) ------------
+
+
+async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHook) -> PassSummary:
+    """Lease due sources in batches and poll them until none is left to lease. A heartbeat renews
+    the leases while the batch runs; whatever happens, the batch's leases are given back."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    summary = PassSummary()
+    leased_total = 0
+    while True:
+        batch = ctx.storage.lease_due_sources(worker_id, ctx.clock(), ctx.lease_batch, ctx.lease_seconds)
+        if not batch:
+            break
+        leased_total += len(batch)
+        progress.feeds_started(leased_total)
+        heartbeat = asyncio.create_task(_heartbeat(ctx, worker_id))
+
+        async def one(source: Source) -> None:
+            outcome = await refresh_source(ctx, source, progress)
+            summary.add(outcome)
+            progress.feed_done(outcome)
+
+        try:
+            await asyncio.gather(*(one(s) for s in batch))
+        finally:
+            heartbeat.cancel()
+            try:
+                ctx.storage.release_worker_leases(worker_id)
+            except NewsdeskError:  # they run out by themselves
+                log.exception("worker %s could not release its leases", worker_id)
+    summary.seconds = loop.time() - started
+    return summary
+
+
+async def _heartbeat(ctx: RefreshContext, worker_id: str) -> None:
+    every = max(0.5, ctx.lease_seconds / 3)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            ctx.storage.renew_leases(worker_id, ctx.clock(), ctx.lease_seconds)
+        except NewsdeskError as exc:  # the database is away; leases may run out, fencing keeps us safe
+            log.warning("worker %s could not renew its leases: %s", worker_id, exc)
+
+
+def _save_state(ctx: RefreshContext, source: Source, state: FetchState, title: str | None = None,
+                site_url: str | None = None) -> None:
+    if ctx.worker_id is None:
+        ctx.storage.update_fetch_state(source.id, state, title=title, site_url=site_url)
+    elif not ctx.storage.record_fetch_state(source.id, ctx.worker_id, state, title=title, site_url=site_url):
+        # Frozen or cut off past the lease end: another worker took the source over and its newer
+        # state wins. Articles stored meanwhile are safe: adding is idempotent by URL.
+        log.warning("worker %s lost its lease on source %s (%s); its outcome is dropped",
+                    ctx.worker_id, source.id, source.url)
 
 
 def _success_state(state: FetchState, now: datetime, next_at: datetime, interval: int,
@@ -210,7 +273,7 @@ def _record_failure(ctx: RefreshContext, source: Source, now: datetime, kind: st
     state = replace(source.state, last_fetched_at=now, next_fetch_at=next_at, error_count=count,
                     last_error=message, last_error_kind=kind)
     try:
-        ctx.storage.update_fetch_state(source.id, state)
+        _save_state(ctx, source, state)
     except NewsdeskError:
         log.exception("could not record the failure of source %s", source.id)
     return FetchOutcome(source.id, error_kind=kind, error=message)

@@ -22,6 +22,8 @@ from ..models import (
     NewSource,
     Source,
 )
+from .leases import LeasesStorage
+from .maintenance import MaintenanceStorage
 from .newsletters import NewslettersStorage
 from .profiles import ProfilesStorage
 from .users import UsersStorage
@@ -97,7 +99,7 @@ class SearchStorage(Protocol):
 
 
 class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,
-              Protocol):
+              LeasesStorage, MaintenanceStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

@@ -85,8 +85,13 @@ sources = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_kind", sa.String(64)),
     sa.Column("interval_seconds", sa.Integer),
+    # Which worker holds the source, and until when (storage/leases.py; added by migration 0005_scale).
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", UTCDateTime),
     # due_sources: "next_fetch_at is null or <= now", the most overdue first.
     sa.Index(None, "next_fetch_at"),
+    # a worker's heartbeat and release find its leases without scanning every source
+    sa.Index(None, "lease_owner"),
 )
 
 articles = sa.Table(

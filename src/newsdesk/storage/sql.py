@@ -33,6 +33,8 @@ from ..models import (
 )
 from ..stemming import words
 from .base import ArticleFilter
+from .leases import LeasesMixin
+from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
 from .schema import ArticleRow, UTCDateTime, articles, pages, sources
@@ -246,7 +248,7 @@ def _query_words(query: str) -> list[str]:
 _INSERT_PAGE = sa.insert(pages)
 
 
-class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin):
+class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, MaintenanceMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
     def __init__(self, url: str) -> None:

@@ -1,0 +1,258 @@
+"""bench/scale: the reader's hot paths on a big archive, and polling many feeds with leases.
+
+usage:
+  python bench/scale.py pages DATABASE_URL [--rounds 40] [--ingest]
+      Starts `newsdesk serve` on the archive (made by bench/archive.py) in its own process and
+      measures, from this second process, the latency of home, next page, article (Previous/Next),
+      source, source next page and search, sequentially (one request at a time, after a warm-up).
+      With --ingest, bench/archive.py --append writes new articles into the same database meanwhile.
+  python bench/scale.py poll [--feeds 20000] [--hosts 200] [--workers 1]
+      Serves FEEDS small RSS feeds from bench/feedserver.py (a separate process) on HOSTS loopback
+      addresses; a fresh SQLite database follows them all. Pass 1 fetches and stores every entry;
+      then every source is made due again and pass 2 (all answer 304) is timed: the full polling
+      cycle. Uses the leased pass of `newsdesk worker`. Reports peak RSS of the polling process.
+  python bench/scale.py size DATABASE_URL
+      Database size per article (SQLite file incl. WAL, or pg_database_size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import ipaddress
+import json
+import os
+import random
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+PYTHON = sys.executable
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+SEARCH_TERMS = ["government", "election", "profits", "music", "football", "kabinet", "gemeente", "heffingen",
+                "storm", "minister", "broadband", "film"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def pages(args: argparse.Namespace) -> None:
+    from newsdesk.storage.sql import SqlStorage
+
+    storage = SqlStorage(args.database_url)
+    count = storage.count_articles()
+    newest = storage.list_articles(limit=1)[0].id
+    rng = random.Random(3)
+    with storage._read() as conn:
+        import sqlalchemy as sa
+
+        from newsdesk.storage.schema import articles
+        big = conn.execute(sa.select(articles.c.source_id, sa.func.count()).group_by(articles.c.source_id)
+                           .order_by(sa.func.count().desc()).limit(5)).all()
+    source_ids = [row[0] for row in big] + [rng.randint(1, 20_000) for _ in range(5)]
+    storage.close()
+    port = free_port()
+    data = tempfile.mkdtemp(prefix="bench-scale-")
+    server = subprocess.Popen([PYTHON, "-m", "newsdesk", "serve", "--database-url", args.database_url,
+                               "--port", str(port), "--data-dir", data], env=ENV, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    ingest = None
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(200):
+                try:
+                    client.get("/")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            if args.ingest:
+                ingest = subprocess.Popen([PYTHON, str(ROOT / "bench/archive.py"), args.database_url, "--append",
+                                           "--articles", "1000000", "--batch", "50"], env=ENV, cwd=ROOT,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(3)
+            home = client.get("/").text
+            before = _first_link(home, "?before=")
+            targets: dict[str, list[str]] = {
+                "home": ["/"],
+                "home, next page": [f"/{before}"] if before else ["/"],
+                "article": [f"/articles/{rng.randint(1, newest)}" for _ in range(args.rounds)],
+                "source": [f"/sources/{s}" for s in source_ids],
+                "search": [f"/search?q={t}" for t in SEARCH_TERMS],
+                "search, page 2": [f"/search?q={t}&page=2" for t in SEARCH_TERMS],
+            }
+            source_page = client.get(f"/sources/{source_ids[0]}").text
+            older = _first_link(source_page, "?before=")
+            if older:
+                targets["source, next page"] = [f"/sources/{source_ids[0]}{older}"]
+            results: dict[str, list[float]] = {}
+            for name, paths in targets.items():
+                for path in paths[:3]:  # warm-up
+                    client.get(path)
+                times = []
+                for n in range(args.rounds):
+                    path = paths[n % len(paths)]
+                    start = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - start) * 1000)
+                    if response.status_code not in (200, 404):
+                        raise SystemExit(f"{path}: HTTP {response.status_code}")
+                results[name] = times
+    finally:
+        if ingest is not None:
+            ingest.terminate()
+            ingest.wait()
+        server.terminate()
+        server.wait()
+    print(json.dumps({"articles": count, "ingest": bool(args.ingest),
+                      "p50_ms": {k: round(statistics.median(v), 1) for k, v in results.items()},
+                      "p95_ms": {k: round(pct(v, 95), 1) for k, v in results.items()},
+                      "loadavg": os.getloadavg()[0]}, indent=1))
+
+
+def _first_link(page: str, marker: str) -> str | None:
+    at = page.find(marker)
+    if at < 0:
+        return None
+    end = page.find('"', at)
+    return page[at:end].replace("&amp;", "&")
+
+
+def poll(args: argparse.Namespace) -> None:
+    from newsdesk.ingest.fetch import Fetcher, FetchPolicy
+    from newsdesk.services.refresh import RefreshContext, refresh_pass
+    from newsdesk.storage.sql import SqlStorage
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-feeds-"))
+    now = datetime.now(UTC)
+    stamp = now.strftime("%a, %d %b %Y %H:%M:%S +0000")
+    etags = []
+    for n in range(args.feeds):
+        items = "".join(f"<item><title>Item {n}-{k}</title><link>http://x.example/{n}/{k}</link>"
+                        f"<description>Item {k} of feed {n}.</description><pubDate>{stamp}</pubDate></item>"
+                        for k in range(3))
+        (folder / f"f{n}.xml").write_text(f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {n}'
+                                          f"</title><link>http://x.example/</link>{items}</channel></rss>")
+        etags.append('"' + hashlib.sha1((folder / f"f{n}.xml").read_bytes()).hexdigest() + '"')  # noqa: S324
+    port = free_port()
+    server = subprocess.Popen([PYTHON, str(ROOT / "bench/feedserver.py"), str(folder), str(port), str(args.hosts)],
+                              env=ENV, cwd=ROOT)
+    time.sleep(3)
+    db = folder / "poll.sqlite"
+    storage = SqlStorage(args.database_url or f"sqlite:///{db}")
+    storage.migrate()
+    import sqlalchemy as sa
+
+    from newsdesk.storage.schema import sources
+    rows = [{"url": f"http://127.0.0.{1 + n % args.hosts}:{port}/f{n}.xml", "kind": "feed", "title": "",
+             "paused": False, "created_at": now, "next_fetch_at": now, "error_count": 0,
+             # --skip-first: as if pass 1 had run, so the timed pass is all 304s at once
+             "etag": etags[n] if args.skip_first else None}
+            for n in range(args.feeds)]
+    with storage._write() as conn:
+        conn.execute(sa.insert(sources), rows)
+    policy = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout=30.0,
+                         per_host_connections=2, concurrency=100, user_agent="newsdesk-bench")
+
+    cpu_seconds: list[float] = []
+
+    async def one_pass() -> tuple[float, int, int]:
+        async with Fetcher(policy) as fetcher:
+            ctx = RefreshContext(storage=storage, fetcher=fetcher, fetch_pages=False, worker_id="bench:1",
+                                 lease_batch=args.batch, lease_seconds=120)
+            start, cpu = time.perf_counter(), time.process_time()
+            summary = await refresh_pass(ctx)
+            cpu_seconds.append(time.process_time() - cpu)
+            return time.perf_counter() - start, summary.feeds, summary.not_modified
+
+    try:
+        first = (0.0, 0, 0) if args.skip_first else asyncio.run(one_pass())
+        rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        with storage._write() as conn:
+            conn.execute(sa.update(sources).values(next_fetch_at=datetime.now(UTC)))
+        if args.profile:
+            import cProfile
+            import pstats
+
+            profiler = cProfile.Profile()
+            second = profiler.runcall(asyncio.run, one_pass())
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        else:
+            second = asyncio.run(one_pass())
+    finally:
+        server.terminate()
+        server.wait()
+    print(json.dumps({"feeds": args.feeds, "hosts": args.hosts, "batch": args.batch,
+                      "first_pass_s": round(first[0], 1), "first_pass_feeds": first[1],
+                      "entries_stored": storage.count_articles(),
+                      "repoll_s": round(second[0], 1), "repoll_feeds": second[1], "not_modified": second[2],
+                      "feeds_per_s": round(second[1] / second[0]),
+                      # CPU of the polling process: on a shared machine the wall time mostly waits for a core
+                      "repoll_cpu_s": round(cpu_seconds[-1], 1),
+                      "repoll_cpu_ms_per_feed": round(1000 * cpu_seconds[-1] / max(1, second[1]), 2),
+                      "peak_rss_mb_after_pass1": round(rss_first, 1),
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "loadavg": os.getloadavg()[0]}, indent=1))
+
+
+def size(args: argparse.Namespace) -> None:
+    from newsdesk.storage.sql import SqlStorage
+
+    storage = SqlStorage(args.database_url)
+    count = storage.count_articles()
+    if args.database_url.startswith("sqlite"):
+        path = Path(args.database_url.removeprefix("sqlite:///"))
+        total = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    else:
+        with storage._read() as conn:
+            import sqlalchemy as sa
+            total = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one()
+    with storage._read() as conn:
+        import sqlalchemy as sa
+        raw = conn.execute(sa.text("SELECT coalesce(sum(length(html_zlib)), 0) FROM pages")).scalar_one()
+    print(json.dumps({"articles": count, "bytes": total, "bytes_per_article": round(total / max(1, count)),
+                      "raw_page_bytes_per_article": round(raw / max(1, count))}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pages")
+    p.add_argument("database_url")
+    p.add_argument("--rounds", type=int, default=40)
+    p.add_argument("--ingest", action="store_true")
+    q = sub.add_parser("poll")
+    q.add_argument("--feeds", type=int, default=20_000)
+    q.add_argument("--hosts", type=int, default=200)
+    q.add_argument("--batch", type=int, default=500)
+    q.add_argument("--database-url", default="")
+    q.add_argument("--profile", action="store_true", help="print a cProfile of pass 2 to stderr")
+    q.add_argument("--skip-first", action="store_true",
+                   help="store the feeds' ETags up front instead of running pass 1 (which only sets up)")
+    s = sub.add_parser("size")
+    s.add_argument("database_url")
+    args = parser.parse_args()
+    {"pages": pages, "poll": poll, "size": size}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
