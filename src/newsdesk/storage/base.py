@@ -22,6 +22,7 @@ from ..models import (
     NewSource,
     Source,
 )
+from .stories import StoriesStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
 
@@ -93,7 +94,7 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int: ...
 
 
-class Storage(SourcesStorage, ArticlesStorage, SearchStorage, Protocol):
+class Storage(SourcesStorage, ArticlesStorage, SearchStorage, StoriesStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

@@ -34,6 +34,7 @@ from ..models import (
 from ..stemming import words
 from .base import ArticleFilter
 from .schema import UTCDateTime, articles, pages, sources
+from .stories import StoriesMixin
 
 __all__ = ["MAX_PAGE", "MAX_URL_LENGTH", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
 
@@ -218,7 +219,7 @@ def _query_words(query: str) -> list[str]:
 _INSERT_PAGE = sa.insert(pages)
 
 
-class SqlStorage:
+class SqlStorage(StoriesMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
     def __init__(self, url: str) -> None:
