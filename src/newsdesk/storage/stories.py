@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -293,7 +293,9 @@ class StoriesMixin:
             conn.execute(sa.insert(story_articles).values(
                 article_id=rec.article_id, story_id=story_id, how=rec.how, score=float(rec.score),
                 shared_entities=json.dumps(list(rec.shared_entities)), shared_terms=json.dumps(list(rec.shared_terms)),
-                duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how, assigned_at=rec.at))
+                duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
+                # wall-clock time: the clusterer is rebuilt from what was assigned lately
+                assigned_at=datetime.now(UTC)))
             self._refresh_story(conn, story_id)
             conn.execute(sa.insert(article_fingerprints).values(
                 article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))

@@ -1,0 +1,113 @@
+"""The demo site collected through the real ingest: its four outlets' articles about the same events
+(Dutch and English) end up grouped in stories, each event in exactly one story."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from newsdesk.demo import DemoSite
+from newsdesk.demo.server import SITE_DIR
+from newsdesk.ingest.fetch import Fetcher, FetchPolicy
+from newsdesk.services import sources as source_service
+from newsdesk.services import stories as story_service
+from newsdesk.services.refresh import RefreshContext, refresh_pass
+from newsdesk.storage import open_storage
+from newsdesk.storage.sql import SqlStorage
+
+CONTENT = SITE_DIR.parent / "content"
+
+
+def _gold_events() -> dict[str, str]:
+    """title -> event, from the demo's source texts."""
+    events: dict[str, str] = {}
+    for path in CONTENT.glob("*.txt"):
+        for block in path.read_text(encoding="utf-8").split("%%%"):
+            title = re.search(r"^title: (.+)$", block, re.M)
+            event = re.search(r"^event: (.+)$", block, re.M)
+            if title and event:
+                events[title.group(1).strip()] = event.group(1).strip()
+    return events
+
+
+async def _collect(storage: SqlStorage, site: DemoSite) -> None:
+    policy = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),))
+    async with Fetcher(policy) as fetcher:
+        for url in site.homepage_urls():
+            await source_service.add_source(storage, fetcher, url)
+        await refresh_pass(RefreshContext(storage=storage, fetcher=fetcher), due_only=False)
+
+
+@pytest.fixture(scope="module")
+def demo_storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlStorage]:
+    story_service.forget_engines()
+    path: Path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    storage = open_storage(f"sqlite:///{path}")
+    assert isinstance(storage, SqlStorage)
+    storage.migrate()
+    with DemoSite() as site:
+        asyncio.run(_collect(storage, site))
+    try:
+        yield storage
+    finally:
+        storage.close()
+        story_service.forget_engines()
+
+
+def test_every_stored_article_is_in_a_story(demo_storage: SqlStorage) -> None:
+    items = demo_storage.list_articles(limit=1000)
+    assert len(items) >= 20
+    for item in items:
+        assert demo_storage.story_of_article(item.id) is not None, item.title
+
+
+def test_each_event_is_one_story_across_outlets_and_languages(demo_storage: SqlStorage) -> None:
+    gold = _gold_events()
+    stories_of: dict[str, set[int]] = defaultdict(set)
+    events_of: dict[int, set[str]] = defaultdict(set)
+    for item in demo_storage.list_articles(limit=1000):
+        event = gold.get(item.title)
+        if event is None:
+            continue
+        member = demo_storage.story_of_article(item.id)
+        assert member is not None
+        stories_of[event].add(member.story_id)
+        events_of[member.story_id].add(event)
+    assert {"greenland", "storm", "tariffs", "ai-vote"} <= set(stories_of)
+    for event, story_ids in stories_of.items():
+        assert len(story_ids) == 1, f"{event} split over {story_ids}"
+    for story_id, events in events_of.items():
+        assert len(events) == 1, f"story {story_id} mixes {events}"
+
+
+def test_greenland_story_has_dutch_and_english_with_explanations(demo_storage: SqlStorage) -> None:
+    gold = _gold_events()
+    item = next(i for i in demo_storage.list_articles(limit=1000) if gold.get(i.title) == "greenland")
+    member = demo_storage.story_of_article(item.id)
+    assert member is not None
+    members = demo_storage.story_members(member.story_id)
+    assert len(members) == 4
+    assert {m.language for m in members} >= {"nl", "en"}
+    assert len({m.source_id for m in members}) == 4
+    joined = [m for m in members if m.how == "cluster"]
+    assert joined and all(m.score > 0 for m in joined)
+    shared = {e for m in joined for e in m.shared_entities}
+    assert shared & {"Greenland", "Mark Rutte", "NATO", "Donald Trump"}
+    story = demo_storage.get_story(member.story_id)
+    assert story.size == 4 and story.outlets == 4
+    assert story.first_seen == min(m.sort_at for m in members)
+
+
+def test_entities_are_stored_and_list_their_articles(demo_storage: SqlStorage) -> None:
+    greenland = demo_storage.find_entity("place:greenland")
+    assert greenland is not None
+    titles = {a.title for a in demo_storage.entity_articles(greenland.id)}
+    assert "Trump belt met NAVO-chef Rutte over Groenland" in titles
+    assert "Trump and NATO chief Rutte discuss Greenland in late-night call" in titles
+    assert len(demo_storage.entity_stories(greenland.id)) >= 1
