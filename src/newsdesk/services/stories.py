@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from ..errors import NewsdeskError, NotFoundError
-from ..models import Article
+from ..models import Article, ArticleListItem
 from ..storage.base import Storage
+from .reading import ListContext
 from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, StoryClusterer
 from ..stories.entities import Entity, extract_entities
 from ..stories.fingerprint import NearDuplicateIndex, canonical_url, content_hash, words
@@ -31,6 +32,7 @@ from ..stories.records import (
     HOW_DUPLICATE,
     HOW_NEW,
     AssignmentRecord,
+    StoredStory,
     StoryMember,
     Topic,
     TopicDefinition,
@@ -42,9 +44,12 @@ __all__ = [
     "add_topic",
     "assign_article",
     "assign_article_safely",
+    "context_article_ids",
     "forget_engines",
     "merge_stories",
     "split_article",
+    "story_page",
+    "topic_articles",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,3 +260,69 @@ def add_topic(storage: Storage, name: str, *, entities: tuple[str, ...] = (), ke
 
 def story_window(config: ClusterConfig | None = None) -> timedelta:
     return (config or ClusterConfig()).window
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+#: articles shown on a topic or entity page, and in their Atom feeds
+TOPIC_PAGE = 50
+
+
+@dataclass(frozen=True)
+class StoryView:
+    story: StoredStory
+    #: the distinct articles, earliest first (duplicates are folded into `also`)
+    members: tuple[StoryMember, ...]
+    #: article id -> its duplicates ("also published by ...")
+    also: dict[int, tuple[StoryMember, ...]]
+    #: the article that reported first
+    first: StoryMember | None
+    #: (minutes after the first report, member), earliest first
+    timeline: tuple[tuple[int, StoryMember], ...]
+
+
+def story_page(storage: Storage, story_id: int) -> StoryView:
+    """A story with every outlet's article; a merged story answers with the one it went into.
+    Raises NotFoundError."""
+    story = storage.get_story(story_id)
+    hops = 0
+    while story.merged_into is not None and hops < 10:
+        story = storage.get_story(story.merged_into)
+        hops += 1
+    everything = storage.story_members(story.id)
+    members = tuple(m for m in everything if m.duplicate_of is None)
+    also: dict[int, list[StoryMember]] = {}
+    for m in everything:
+        if m.duplicate_of is not None:
+            also.setdefault(m.duplicate_of, []).append(m)
+    first = members[0] if members else (everything[0] if everything else None)
+    timeline = tuple(
+        (int((m.sort_at - first.sort_at).total_seconds() // 60), m) for m in members[:12]
+    ) if first is not None else ()
+    return StoryView(story, members, {k: tuple(v) for k, v in also.items()}, first, timeline)
+
+
+def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE) -> list[ArticleListItem]:
+    """A topic's articles, newest first: those naming its entities, from its sources, or matching
+    its keywords or search query."""
+    d = topic.definition
+    found: dict[int, ArticleListItem] = {}
+    for item in storage.articles_matching(d.entity_ids, d.source_ids, limit):
+        found[item.id] = item
+    for query in (*d.keywords, d.query):
+        if query.strip():
+            for item in storage.search_articles(query, limit=limit):
+                found.setdefault(item.id, item)
+    return sorted(found.values(), key=lambda i: (i.sort_at, i.id), reverse=True)[:limit]
+
+
+def context_article_ids(storage: Storage, context: ListContext) -> list[int]:
+    """The article ids a story or topic list walks, in reading order."""
+    try:
+        if context.kind == "story" and context.story_id is not None:
+            return [m.article_id for m in story_page(storage, context.story_id).members]
+        if context.kind == "topic":
+            return [i.id for i in topic_articles(storage, storage.get_topic(context.query))]
+    except NotFoundError:
+        return []
+    return []

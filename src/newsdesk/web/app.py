@@ -24,6 +24,7 @@ from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
 from .pages import STATIC_DIR, Renderer, reader_router
+from .stories import stories_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 
 __all__ = ["AdminServices", "create_app"]
@@ -103,6 +104,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
+    app.include_router(stories_router(storage, renderer, csrf))
 
     def error_page(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)

@@ -33,6 +33,10 @@ def context_url(context: ListContext) -> str:
         return f"/sources/{context.source_id}"
     if context.kind == "search":
         return "/search?" + urlencode({"q": context.query})
+    if context.kind == "story":
+        return f"/stories/{context.story_id}"
+    if context.kind == "topic":
+        return f"/topics/{context.query}"
     return "/"
 
 
@@ -121,6 +125,10 @@ def reader_router(storage: Storage, renderer: Renderer) -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse, name="home")
     def home(request: Request, before: str | None = None, after: str | None = None) -> HTMLResponse:
+        from .stories import home_stories  # the stories view of the home page (?view=stories)
+
+        if (stories_home := home_stories(request, storage, renderer)) is not None:
+            return stories_home
         listing = reading.home_page(storage, before=before, after=after)
         return renderer.render(request, "list.html", listing=listing, heading=None,
                                **_pager_links(listing, "/"))
