@@ -16,9 +16,12 @@ sees the generation moved, rebuilds, and assigns again.
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from ..errors import NewsdeskError, NotFoundError
 from ..models import Article, ArticleListItem
@@ -44,6 +47,7 @@ __all__ = [
     "add_topic",
     "assign_article",
     "assign_article_safely",
+    "cluster_items",
     "context_article_ids",
     "forget_engines",
     "merge_stories",
@@ -326,3 +330,73 @@ def context_article_ids(storage: Storage, context: ListContext) -> list[int]:
     except NotFoundError:
         return []
     return []
+
+
+# -- batch clustering (the CLI's `stories cluster`) ---------------------------------------------
+
+#: fields of one input line longer than this are cut
+MAX_FIELD_CHARS = 100_000
+
+
+def _parse_time(raw: object, fallback: datetime) -> datetime:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        seconds = raw / 1000 if raw > 10_000_000_000 else raw
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return fallback
+    if isinstance(raw, str) and raw.strip():
+        try:
+            when = datetime.fromisoformat(raw.strip()[:40].replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return fallback
+
+
+def cluster_items(items: Iterable[Mapping[str, object]], config: ClusterConfig | None = None) -> list[tuple[object, int]]:
+    """Run items (id, title, optional text, url, publisher, timestamp, lang) in the given order
+    through the same path as the ingest (store, dedupe, cluster) in a throw-away SQLite store;
+    returns (id, story) per item, with the stories as they stand after the last item."""
+    from ..models import NewArticle, NewSource
+    from ..storage import open_storage
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-cluster-") as folder:
+        storage = open_storage(f"sqlite:///{Path(folder) / 'cluster.sqlite'}")
+        try:
+            storage.migrate()
+            sources: dict[str, int] = {}
+            by_url: dict[str, int] = {}
+            order: list[tuple[object, int]] = []
+            clock = datetime(2000, 1, 1, tzinfo=UTC)
+            for n, item in enumerate(items):
+                key = item.get("id", n)
+                title = str(item.get("title") or "")[:MAX_FIELD_CHARS]
+                text = str(item.get("text") or "")[:MAX_FIELD_CHARS]
+                publisher = str(item.get("publisher") or "unknown")[:200]
+                url = str(item.get("url") or f"https://item.invalid/{n}")[:2000]
+                lang = item.get("lang")
+                clock = _parse_time(item.get("timestamp", item.get("timestamp_ms")), clock)
+                if publisher not in sources:
+                    sources[publisher] = storage.add_source(
+                        NewSource(url=f"https://{slugify(publisher)}-{len(sources)}.invalid/", title=publisher),
+                        clock).id
+                article_id = by_url.get(url)
+                if article_id is None:
+                    stored = storage.add_article(NewArticle(
+                        source_id=sources[publisher], url=url, title=title, fetched_at=clock, published_at=clock,
+                        language=str(lang)[:16] if lang else None, text=text))
+                    if stored is None:
+                        continue
+                    article_id = by_url[url] = stored
+                    assign_article(storage, article_id, config)
+                order.append((key, article_id))
+            out = []
+            for key, article_id in order:
+                member = storage.story_of_article(article_id)
+                out.append((key, member.story_id if member is not None else 0))
+            return out
+        finally:
+            storage.close()
+            with _guard:
+                _engines.pop(storage.url, None)
