@@ -26,7 +26,6 @@ from pathlib import Path
 from ..errors import NewsdeskError, NotFoundError
 from ..models import Article, ArticleListItem
 from ..storage.base import Storage
-from .reading import ListContext
 from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, StoryClusterer
 from ..stories.entities import Entity, extract_entities
 from ..stories.fingerprint import NearDuplicateIndex, canonical_url, content_hash, words
@@ -41,6 +40,7 @@ from ..stories.records import (
     TopicDefinition,
     slugify,
 )
+from .reading import ListContext
 
 __all__ = [
     "AssignResult",
@@ -354,7 +354,8 @@ def _parse_time(raw: object, fallback: datetime) -> datetime:
     return fallback
 
 
-def cluster_items(items: Iterable[Mapping[str, object]], config: ClusterConfig | None = None) -> list[tuple[object, int]]:
+def cluster_items(items: Iterable[Mapping[str, object]],
+                  config: ClusterConfig | None = None) -> list[tuple[object, int]]:
     """Run items (id, title, optional text, url, publisher, timestamp, lang) in the given order
     through the same path as the ingest (store, dedupe, cluster) in a throw-away SQLite store;
     returns (id, story) per item, with the stories as they stand after the last item."""

@@ -222,6 +222,8 @@ _INSERT_PAGE = sa.insert(pages)
 class SqlStorage(StoriesMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
+    _backend: _Backend
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._backend = _backend_for(url)

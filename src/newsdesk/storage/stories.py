@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
@@ -165,7 +166,7 @@ def _json_list(raw: str | None) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
-def _member(row: sa.Row[Any]) -> StoryMember:
+def _member(row: Any) -> StoryMember:
     return StoryMember(
         article_id=row.article_id, story_id=row.story_id, source_id=row.source_id, source_title=row.source_title,
         title=row.title, url=row.url, sort_at=row.sort_at, language=row.language, how=row.how,
@@ -173,7 +174,7 @@ def _member(row: sa.Row[Any]) -> StoryMember:
         shared_terms=_json_list(row.shared_terms), duplicate_of=row.duplicate_of, duplicate_how=row.duplicate_how)
 
 
-def _item(row: sa.Row[Any]) -> ArticleListItem:
+def _item(row: Any) -> ArticleListItem:
     return ArticleListItem(id=row.id, source_id=row.source_id, source_title=row.source_title, url=row.url,
                            title=row.title, sort_at=row.sort_at, language=row.language, image_url=row.image_url,
                            summary=row.summary)
@@ -244,14 +245,18 @@ class StoriesStorage(Protocol):
         """Raises NotFoundError."""
 
 
+class _Named(Protocol):
+    name: str
+
+
 class StoriesMixin:
     """The StoriesStorage methods, on SqlStorage's plumbing."""
 
-    _backend: Any
+    _backend: _Named
 
-    if False:  # pragma: no cover - SqlStorage provides these
-        def _read(self) -> Any: ...
-        def _write(self) -> Any: ...
+    if TYPE_CHECKING:  # SqlStorage provides the plumbing
+        def _read(self) -> AbstractContextManager[sa.Connection]: ...
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
 
     def _story_lock(self, conn: sa.Connection) -> None:
         if self._backend.name == "postgresql":

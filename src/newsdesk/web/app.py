@@ -24,8 +24,8 @@ from ..settings import Settings
 from ..storage.base import Storage
 from .admin import CsrfRejected, ServicesUnavailable, admin_router
 from .pages import STATIC_DIR, Renderer, reader_router
-from .stories import stories_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
+from .stories import stories_router
 
 __all__ = ["AdminServices", "create_app"]
 

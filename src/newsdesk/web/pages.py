@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..services import reading
@@ -124,7 +124,7 @@ def reader_router(storage: Storage, renderer: Renderer) -> APIRouter:
     # Handlers are plain functions: storage calls block, so FastAPI runs them in its thread pool.
 
     @router.get("/", response_class=HTMLResponse, name="home")
-    def home(request: Request, before: str | None = None, after: str | None = None) -> HTMLResponse:
+    def home(request: Request, before: str | None = None, after: str | None = None) -> Response:
         from .stories import home_stories  # the stories view of the home page (?view=stories)
 
         if (stories_home := home_stories(request, storage, renderer)) is not None:

@@ -40,7 +40,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "new_story": "begon het verhaal", "duplicate": "hetzelfde artikel",
         "also": "Ook gepubliceerd door", "shares": "deelt", "words": "woorden", "score": "score",
         "split": "Afsplitsen", "merge": "Voeg dit verhaal samen met verhaal #", "entity": "Naam",
-        "topic": "Onderwerp", "feed": "Atom-feed", "mentioned": "Verhalen over", "by_operator": "geplaatst door redactie",
+        "topic": "Onderwerp", "feed": "Atom-feed", "mentioned": "Verhalen over",
+        "by_operator": "geplaatst door redactie",
         "after": "+{h}u {m}m", "no_stories": "Nog geen verhalen.", "entities": "Namen in dit verhaal",
     },
 }
@@ -71,9 +72,9 @@ def home_stories(request: Request, storage: Storage, renderer: Renderer) -> Resp
     if not wants_stories(request):
         if request.query_params.get("view") == "articles" and request.cookies.get(STORIES_VIEW_COOKIE):
             # the article list is rendered by pages.home; forgetting the cookie happens there via redirect
-            response = RedirectResponse("/", status_code=303)
-            response.delete_cookie(STORIES_VIEW_COOKIE)
-            return response
+            redirect = RedirectResponse("/", status_code=303)
+            redirect.delete_cookie(STORIES_VIEW_COOKIE)
+            return redirect
         return None
     before_raw = request.query_params.get("before")
     before = None
@@ -130,7 +131,7 @@ def atom_feed(*, feed_id: str, title: str, self_url: str, alternate_url: str, up
 def _atom_response(storage: Storage, request: Request, title: str, page_path: str,
                    article_ids: list[int]) -> Response:
     base = str(request.base_url).rstrip("/")
-    entries = []
+    entries: list[dict[str, Any]] = []
     for article_id in article_ids[:ATOM_ENTRIES]:
         try:
             a = storage.get_article(article_id)
