@@ -7,17 +7,17 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from storage.conftest import storage, storage_url  # noqa: F401 - the shared backend fixtures
 
 from newsdesk.errors import NotFoundError, StorageError
 from newsdesk.models import NewArticle, NewSource
 from newsdesk.storage.sql import SqlStorage
 from newsdesk.stories.records import AssignmentRecord, TopicDefinition
+from storage.conftest import storage, storage_url  # noqa: F401 - the shared backend fixtures
 
 T0 = datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
 
 
-def _articles(storage: SqlStorage, n: int) -> list[int]:
+def _articles(storage: SqlStorage, n: int) -> list[int]:  # noqa: F811
     source = storage.add_source(NewSource(url="https://a.example/feed", title="A"), T0).id
     ids = []
     for i in range(n):
