@@ -16,7 +16,7 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Optional, TypeVar
@@ -791,6 +791,85 @@ def prune(days: Optional[int] = typer.Option(None, min=1, help="Override raw_htm
         raise typer.Exit(2)
     dropped = prune_raw_html(_open(settings), keep, datetime.now(UTC))
     console.print(f"dropped the raw HTML of {dropped} articles older than {keep} days")
+
+
+# ---------------------------------------------------------------------------------------------- stories
+
+stories_app = typer.Typer(help="Story clustering.", no_args_is_help=True)
+app.add_typer(stories_app, name="stories")
+topics_app = typer.Typer(help="Add, list and remove topics (saved definitions newsletters follow).",
+                         no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+
+@stories_app.command("cluster")
+def stories_cluster(items: Path = typer.Argument(..., exists=True, dir_okay=False,  # noqa: B008
+                                                 help="JSON lines: id, title, text, url, publisher, timestamp, lang.")
+                    ) -> None:
+    """Cluster JSON lines in the given order through the ingest's own path (a throw-away store);
+    print {"id", "story"} per line."""
+    from .services import stories as story_service
+
+    def read() -> Iterator[dict[str, object]]:
+        with items.open(encoding="utf-8", errors="replace") as fh:
+            for number, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line[:1_000_000])
+                except ValueError:
+                    err.print(f"line {number}: not JSON, skipped")
+                    continue
+                if isinstance(value, dict):
+                    yield value
+
+    for key, story in story_service.cluster_items(read()):
+        print(json.dumps({"id": key, "story": story}, ensure_ascii=False))
+
+
+@topics_app.command("add")
+@with_settings
+def topics_add(name: str = typer.Argument(..., help="The topic's name; its slug is made from it."),
+               entity: list[str] = typer.Option([], help="An entity key (place:greenland); repeatable."),  # noqa: B008
+               keyword: list[str] = typer.Option([], help="A keyword; repeatable."),  # noqa: B008
+               source: list[int] = typer.Option([], help="A source id; repeatable."),  # noqa: B008
+               query: str = typer.Option("", help="A search query."),
+               settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Save a topic: articles naming its entities, from its sources, or matching its keywords or query."""
+    from .services import stories as story_service
+
+    storage = _open(settings)
+    try:
+        topic = story_service.add_topic(storage, name, entities=tuple(entity), keywords=tuple(keyword),
+                                        source_ids=tuple(source), query=query)
+    except NewsdeskError as exc:
+        err.print(f"[red]cannot add the topic:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"topic [bold]{topic.name}[/bold] at /topics/{topic.slug}")
+
+
+@topics_app.command("list")
+@with_settings
+def topics_list(settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Every topic with its definition."""
+    storage = _open(settings)
+    for topic in storage.list_topics():
+        print(json.dumps({"slug": topic.slug, "name": topic.name,
+                          "definition": json.loads(topic.definition.to_json())}, ensure_ascii=False))
+
+
+@topics_app.command("remove")
+@with_settings
+def topics_remove(slug: str = typer.Argument(..., help="The topic's slug."),
+                  settings: Settings = None) -> None:  # type: ignore[assignment]
+    """Remove a topic."""
+    storage = _open(settings)
+    try:
+        storage.remove_topic(slug)
+    except NewsdeskError as exc:
+        err.print(f"[red]cannot remove {slug}:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"removed {slug}")
 
 
 def main() -> None:

@@ -95,8 +95,20 @@ def test_stories_go_cold_after_the_window() -> None:
     sid = c.assign(NL_TRUMP).story_id
     late = c.assign(ClusterItem("bbc-9", EN_TRUMP.title, T0 + timedelta(days=4), EN_TRUMP.text, "en"))
     assert late.new_story and late.story_id != sid
-    assert c.story_of("nos-1") is None  # forgotten with the window
-    assert [s.id for s in c.stories()] == [late.story_id]
+    # kept for late arrivals a little longer than the window, then forgotten
+    assert c.story_of("nos-1") == sid
+    c.assign(ClusterItem("x-1", "Harbour ferry timetable changes", T0 + timedelta(days=3 + 2, hours=1), None, "en"))
+    assert c.story_of("nos-1") is None
+    assert sid not in [s.id for s in c.stories()]
+
+
+def test_a_late_arrival_joins_the_story_of_its_own_time() -> None:
+    c = StoryClusterer(ClusterConfig(window=timedelta(days=3)))
+    sid = c.assign(NL_TRUMP).story_id
+    c.assign(ClusterItem("other", "Harbour ferry timetable changes", T0 + timedelta(days=4), None, "en"))
+    # polled days later, published next to the first: it still finds its story
+    late = c.assign(ClusterItem("bbc-late", EN_TRUMP.title, T0 + timedelta(hours=2), EN_TRUMP.text, "en"))
+    assert late.story_id == sid
 
 
 def test_odd_items_do_not_crash() -> None:

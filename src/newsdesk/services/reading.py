@@ -69,12 +69,14 @@ def decode_cursor(token: str) -> ArticleCursor:
 class ListContext:
     """The list an article was opened from."""
 
-    #: "home", "source" or "search"
-    kind: Literal["home", "source", "search"] = "home"
+    #: "home", "source", "search", "story" or "topic"
+    kind: Literal["home", "source", "search", "story", "topic"] = "home"
     #: the source of a "source" list
     source_id: int | None = None
-    #: the query of a "search" list
+    #: the query of a "search" list; the slug of a "topic"
     query: str = ""
+    #: the story of a "story" list
+    story_id: int | None = None
 
     @classmethod
     def home(cls) -> ListContext:
@@ -99,6 +101,10 @@ class ListContext:
             return cls.for_source(int(rest))
         if kind == "search" and normalise_query(rest):
             return cls.for_search(rest)
+        if kind == "story" and rest.isdigit() and len(rest) <= 18:
+            return cls("story", story_id=int(rest))
+        if kind == "topic" and 0 < len(rest) <= 80 and rest.replace("-", "").isalnum():
+            return cls("topic", query=rest)
         return cls.home()
 
     def serialise(self) -> str:
@@ -106,6 +112,10 @@ class ListContext:
             return f"source:{self.source_id}"
         if self.kind == "search":
             return f"search:{self.query}"
+        if self.kind == "story":
+            return f"story:{self.story_id}"
+        if self.kind == "topic":
+            return f"topic:{self.query}"
         return "home"
 
     @property
@@ -233,6 +243,11 @@ def article_page(storage: Storage, article_id: int, context: ListContext) -> Art
             if article_id in ids[:-1] or len(batch) < chunk:
                 break
         previous_id, next_id = search_neighbours(ids, article_id)
+    elif context.kind in ("story", "topic"):
+        # a story reads earliest first (how it unfolded); a topic newest first, like its page
+        from .stories import context_article_ids
+
+        previous_id, next_id = search_neighbours(context_article_ids(storage, context), article_id)
     else:
         cursor = ArticleCursor.of(article)
         newer = storage.list_articles(context.filter, after=cursor, limit=1)

@@ -47,6 +47,7 @@ from ..models import (
 )
 from ..storage.base import Storage
 from .siteprofiles import SiteProfiles
+from .stories import assign_article_safely
 
 __all__ = ["PassSummary", "ProgressHook", "RefreshContext", "refresh_pass", "refresh_source"]
 
@@ -315,6 +316,8 @@ async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequenc
         now, language = ctx.clock(), _feed_language(todo)
         stored = ctx.storage.add_articles([_from_feed(source, e, now, ArticleStatus.NO_TEXT, "page not fetched",
                                                       language=language) for e in todo])
+        for article_id in stored:
+            _after_store(ctx, article_id)
         for _ in todo:
             progress.page_done()
         return sum(1 for r in stored if r is not None), 0
@@ -327,9 +330,18 @@ async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, 
         article = await _build_article(ctx, source, entry)
         if article is None:
             return False
-        return ctx.storage.add_article(article) is not None
+        article_id = ctx.storage.add_article(article)
+        _after_store(ctx, article_id)
+        return article_id is not None
     finally:
         progress.page_done()
+
+
+def _after_store(ctx: RefreshContext, article_id: int | None) -> None:
+    # Every new article joins a story (or starts one) as it is stored; a failure there is logged
+    # inside and never costs the article.
+    if article_id is not None:
+        assign_article_safely(ctx.storage, article_id)
 
 
 async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:

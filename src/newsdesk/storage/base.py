@@ -26,6 +26,7 @@ from .leases import LeasesStorage
 from .maintenance import MaintenanceStorage
 from .newsletters import NewslettersStorage
 from .profiles import ProfilesStorage
+from .stories import StoriesStorage
 from .users import UsersStorage
 
 __all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
@@ -99,7 +100,7 @@ class SearchStorage(Protocol):
 
 
 class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,
-              LeasesStorage, MaintenanceStorage, Protocol):
+              LeasesStorage, MaintenanceStorage, StoriesStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

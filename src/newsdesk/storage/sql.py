@@ -38,6 +38,7 @@ from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
 from .schema import ArticleRow, UTCDateTime, articles, pages, sources
+from .stories import StoriesMixin
 from .users import UsersMixin
 
 __all__ = ["MAX_PAGE", "MAX_URL_LENGTH", "PUBLISHED_SLACK", "SqlStorage", "sort_time"]
@@ -248,8 +249,10 @@ def _query_words(query: str) -> list[str]:
 _INSERT_PAGE = sa.insert(pages)
 
 
-class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, MaintenanceMixin):
+class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, MaintenanceMixin, StoriesMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
+
+    _backend: _Backend
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -127,6 +127,9 @@ class ClusterConfig:
 
     #: stories go cold this long after their last item
     window: timedelta = timedelta(days=3)
+    #: memory is kept this much longer than the window, so that an article that arrives late (a feed
+    #: polled after a pause, a sitemap read days later) still meets the stories of its own time
+    late_arrival: timedelta = timedelta(days=2)
     #: join threshold on the combined score
     threshold: float = 0.15
     #: weight of the centroid similarity in the combined score (the rest is the best member's)
@@ -146,9 +149,15 @@ class ClusterConfig:
     merge_candidates: int = 5
     #: feature weights
     title_weight: float = 1.0
-    body_weight: float = 0.35
+    body_weight: float = 0.1
     bigram_weight: float = 0.5
     entity_weight: float = 0.5
+    #: across languages only names carry over: an item whose language differs from the story's
+    #: also scores this fraction of its cosine over entity features alone (needs two shared entities)
+    cross_language_weight: float = 0.4
+    #: entities named only in the body, not the title: related context more than the event itself
+    #: (a tariffs story's body mentions Greenland; its headline does not)
+    body_entity_weight: float = 0.2
     #: body words read per item
     body_words: int = 300
     #: bounds that keep assignment cost independent of the archive
@@ -225,9 +234,11 @@ def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Fe
     if ents is None:
         ents = tuple(extract_entities(item.title or "", item.text, item.language))
     names = load_gazetteer().names
+    in_title = {e.id for e in extract_entities(item.title or "", None, item.language)} if item.text else None
     for ent in ents[:40]:
         key = "e:" + ent.id
-        weights[key] = cfg.entity_weight * (1.0 + 0.5 * math.log(max(ent.count, 1)))
+        base = cfg.entity_weight if in_title is None or ent.id in in_title else cfg.body_entity_weight
+        weights[key] = base * (1.0 + 0.5 * math.log(max(ent.count, 1)))
         surface[key] = names.get(ent.id, ent.name)
     return _Features(weights, surface)
 
@@ -256,6 +267,10 @@ class _Story:
     surface: dict[str, str] = field(default_factory=dict)
     closed: bool = False
     norm_n: int = 0
+    #: norm of the centroid's entity part, for cross-language matching
+    entity_norm: float = 1.0
+    #: members per language
+    languages: dict[str, int] = field(default_factory=dict)
 
 
 def _aware(dt: datetime) -> datetime:
@@ -300,11 +315,18 @@ class StoryClusterer:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
 
         best: tuple[float, int, _Member | None, float] | None = None  # (score, story, member, raw)
+        lang = _lang(item.language)
+        ents = {f: v for f, v in vec.items() if f.startswith("e:")}
+        ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
         for sid, member, member_sim in self._candidates(vec, norm, idfs):
             story = self._stories[sid]
             centroid_sim = self._dot_centroid(vec, story, idfs) / (norm * story.centroid_norm)
             combined = cfg.centroid_weight * centroid_sim + (1 - cfg.centroid_weight) * member_sim
             combined = max(combined, member_sim if member_sim >= cfg.member_link else 0.0)
+            if lang and len(ents) >= 2 and story.languages and lang not in story.languages:
+                combined = max(combined, cfg.cross_language_weight * self._entity_sim(ents, ent_norm, story, idfs))
+            if at - story.last_seen > cfg.window or story.first_seen - at > cfg.window:
+                continue  # cold for this item: a late arrival is compared with the stories of its own days
             age = (at - story.last_seen).total_seconds() if at > story.last_seen else 0.0
             decay = 1.0 - cfg.time_decay * min(1.0, age / cfg.window.total_seconds())
             score = combined * decay
@@ -385,6 +407,8 @@ class StoryClusterer:
                 "centroid_norm": story.centroid_norm,
                 "norm_n": story.norm_n,
                 "members": [m.seq for m in story.members],
+                "entity_norm": story.entity_norm,
+                "languages": story.languages,
             }
             for story in self._stories.values()
         ]
@@ -434,6 +458,8 @@ class StoryClusterer:
                 dict(raw["surface"]),
                 bool(raw["closed"]),
                 int(raw["norm_n"]),
+                float(raw.get("entity_norm", 1.0)),
+                {str(k): int(v) for k, v in raw.get("languages", {}).items()},
             )
             self._stories[story.id] = story
             heapq.heappush(self._cold_heap, (story.last_seen, story.id))
@@ -507,10 +533,24 @@ class StoryClusterer:
 
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
-        story.centroid_norm = (
-            math.sqrt(sum((w / size * self._idf(f)) ** 2 for f, w in story.centroid.items())) or 1.0
-        )
+        total = ents = 0.0
+        for f, w in story.centroid.items():
+            sq = (w / size * self._idf(f)) ** 2
+            total += sq
+            if f.startswith("e:"):
+                ents += sq
+        story.centroid_norm = math.sqrt(total) or 1.0
+        story.entity_norm = math.sqrt(ents) or 1.0
         story.norm_n = self._n_docs
+
+    def _entity_sim(self, ents: dict[str, float], norm: float, story: _Story, idfs: dict[str, float]) -> float:
+        """Cosine over entity features only; 0 unless at least two entities are shared."""
+        c = story.centroid
+        shared = [f for f in ents if f in c]
+        if len(shared) < 2:
+            return 0.0
+        dot = sum(ents[f] * c[f] * idfs[f] for f in shared) / max(story.size, 1)
+        return dot / (norm * story.entity_norm)
 
     def _new_story(self, at: datetime) -> _Story:
         story = _Story(self._next_story, at, at)
@@ -531,6 +571,9 @@ class StoryClusterer:
             story.members.popleft()
         story.size += 1
         story.last_seen = max(story.last_seen, at)
+        lang = _lang(item.language)
+        if lang:
+            story.languages[lang] = story.languages.get(lang, 0) + 1
         for f, w in feats.weights.items():
             story.centroid[f] = story.centroid.get(f, 0.0) + w
             story.surface.setdefault(f, feats.surface.get(f, f))
@@ -590,6 +633,11 @@ class StoryClusterer:
             if other.size + story.size > cfg.max_size:
                 continue
             sim = self._dot_centroid(vec, other, idfs) / (norm * other.centroid_norm)
+            if story.languages and other.languages and not set(story.languages) & set(other.languages):
+                # one event told in two languages: the names must carry it
+                ents = {f: v for f, v in vec.items() if f.startswith("e:")}
+                ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
+                sim = max(sim, cfg.cross_language_weight * self._entity_sim(ents, ent_norm, other, idfs))
             if sim >= cfg.merge_threshold:
                 merged.append(sid)
         for sid in sorted(merged):
@@ -604,6 +652,8 @@ class StoryClusterer:
         for f, s in other.surface.items():
             story.surface.setdefault(f, s)
         story.size += other.size
+        for lang, n in other.languages.items():
+            story.languages[lang] = story.languages.get(lang, 0) + n
         story.first_seen = min(story.first_seen, other.first_seen)
         story.last_seen = max(story.last_seen, other.last_seen)
         for m in other.members:
@@ -622,7 +672,7 @@ class StoryClusterer:
     def _expire(self) -> None:
         """Forget members and stories that went cold; keeps memory bounded by the window."""
         assert self._clock is not None
-        cutoff = self._clock - self.config.window
+        cutoff = self._clock - self.config.window - self.config.late_arrival
         while self._window and self._window[0].at < cutoff:
             m = self._window.popleft()
             for f in m.weights:

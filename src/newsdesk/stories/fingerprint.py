@@ -218,11 +218,9 @@ class NearDuplicateIndex:
         if not toks:
             return None
         k = self.k
-        grams: Iterable[str]
-        if len(toks) < k:
-            grams = [" ".join(toks)]
-        else:
-            grams = {" ".join(toks[i : i + k]) for i in range(len(toks) - k + 1)}
+        grams: Iterable[str] = (
+            [" ".join(toks)] if len(toks) < k else {" ".join(toks[i : i + k]) for i in range(len(toks) - k + 1)}
+        )
         m = MinHash(
             num_perm=self.num_perm,
             seed=self.seed,

@@ -29,6 +29,7 @@ from .auth import install_accounts
 from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
+from .stories import stories_router
 
 __all__ = ["AdminServices", "create_app"]
 
@@ -114,6 +115,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
     register_newsletters(app, storage, renderer, csrf, settings, secret_key)
     install_accounts(app, storage, settings, renderer, csrf, secret_key, services)
+    app.include_router(stories_router(storage, renderer, csrf))
 
     def error_page(request: Request, exc: Exception) -> Response:
         status = _status_for(exc)

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..services import reading
@@ -33,6 +33,10 @@ def context_url(context: ListContext) -> str:
         return f"/sources/{context.source_id}"
     if context.kind == "search":
         return "/search?" + urlencode({"q": context.query})
+    if context.kind == "story":
+        return f"/stories/{context.story_id}"
+    if context.kind == "topic":
+        return f"/topics/{context.query}"
     return "/"
 
 
@@ -120,7 +124,11 @@ def reader_router(storage: Storage, renderer: Renderer) -> APIRouter:
     # Handlers are plain functions: storage calls block, so FastAPI runs them in its thread pool.
 
     @router.get("/", response_class=HTMLResponse, name="home")
-    def home(request: Request, before: str | None = None, after: str | None = None) -> HTMLResponse:
+    def home(request: Request, before: str | None = None, after: str | None = None) -> Response:
+        from .stories import home_stories  # the stories view of the home page (?view=stories)
+
+        if (stories_home := home_stories(request, storage, renderer)) is not None:
+            return stories_home
         listing = reading.home_page(storage, before=before, after=after)
         return renderer.render(request, "list.html", listing=listing, heading=None,
                                **_pager_links(listing, "/"))

@@ -1,0 +1,403 @@
+"""The stories use cases: put each stored article into a story, and the operator's corrections.
+
+`assign_article(storage, article_id)` is what the ingest calls right after an article is stored
+(services.refresh), and what `newsdesk stories cluster` calls for each line. It dedupes first,
+cheapest test first (canonical URL, exact content hash, MinHash near-duplicate): a duplicate joins
+the story of the article it repeats and is marked, never dropped. Anything else goes through the
+pure StoryClusterer.
+
+The clusterer lives in memory, one per database per process, and is rebuilt from the stories of
+the active window when a process starts (or when the database moved on without it: another worker
+assigned, an operator split or merged). Assignments are stored with a generation check
+(storage.record_assignment), so two workers never start two stories for one event: the later one
+sees the generation moved, rebuilds, and assigns again.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..errors import NewsdeskError, NotFoundError
+from ..models import Article, ArticleListItem
+from ..storage.base import Storage
+from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, StoryClusterer
+from ..stories.entities import Entity, extract_entities
+from ..stories.fingerprint import NearDuplicateIndex, canonical_url, content_hash, words
+from ..stories.records import (
+    HOW_CLUSTER,
+    HOW_DUPLICATE,
+    HOW_NEW,
+    AssignmentRecord,
+    StoredStory,
+    StoryMember,
+    Topic,
+    TopicDefinition,
+    slugify,
+)
+from .reading import ListContext
+
+__all__ = [
+    "AssignResult",
+    "add_topic",
+    "assign_article",
+    "assign_article_safely",
+    "cluster_items",
+    "context_article_ids",
+    "forget_engines",
+    "merge_stories",
+    "split_article",
+    "story_page",
+    "topic_articles",
+]
+
+log = logging.getLogger(__name__)
+
+#: texts shorter than this many words are not hashed or near-matched: short blurbs repeat by chance
+MIN_DEDUPE_WORDS = 25
+#: the most window articles replayed when the clusterer is rebuilt (a bound, not an expectation)
+MAX_REBUILD = 200_000
+#: body characters given to the clusterer and the near-duplicate index
+TEXT_CHARS = 4000
+#: attempts when other writers keep moving the generation
+ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class AssignResult:
+    article_id: int
+    story_id: int
+    #: "new", "cluster", "duplicate" (or "operator" for an article placed by hand earlier)
+    how: str
+    score: float = 0.0
+    duplicate_of: int | None = None
+    duplicate_how: str | None = None
+
+
+@dataclass
+class _Engine:
+    clusterer: StoryClusterer
+    near: NearDuplicateIndex
+    generation: int
+    #: clusterer story id -> stored story id
+    to_db: dict[int, int]
+
+
+_engines: dict[str, _Engine] = {}
+_locks: dict[str, threading.Lock] = {}
+_guard = threading.Lock()
+
+
+def _lock(url: str) -> threading.Lock:
+    with _guard:
+        return _locks.setdefault(url, threading.Lock())
+
+
+def forget_engines() -> None:
+    """Drop every in-memory clusterer (tests; a process that switches databases)."""
+    with _guard:
+        _engines.clear()
+
+
+def _item(article_id: int, title: str, text: str, language: str | None, source_id: int, at: datetime,
+          ents: tuple[Entity, ...]) -> ClusterItem:
+    return ClusterItem(article_id, title, at, text or None, language, str(source_id), ents)
+
+
+def _entities(title: str, text: str, language: str | None) -> tuple[Entity, ...]:
+    try:
+        return tuple(extract_entities(title, text or None, language))
+    except Exception:  # a pathological text must not stop the ingest; the story works without them
+        log.exception("entity extraction failed")
+        return ()
+
+
+def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
+    generation = storage.story_generation()
+    since = datetime.now(UTC) - config.window
+    clusterer = StoryClusterer(config)
+    near = NearDuplicateIndex(window=config.window)
+    to_db: dict[int, int] = {}
+    for wa in storage.window_articles(since, MAX_REBUILD):
+        if wa.duplicate_of is not None:
+            continue
+        text = wa.text[:TEXT_CHARS]
+        if len(words(text)) >= MIN_DEDUPE_WORDS:
+            near.add(str(wa.article_id), text, wa.sort_at)
+        a = clusterer.assign(_item(wa.article_id, wa.title, text, wa.language, wa.source_id, wa.sort_at,
+                                   _entities(wa.title, text, wa.language)))
+        # the stored story is the truth (operators split and merge): the latest member decides
+        to_db[a.story_id] = wa.story_id
+    return _Engine(clusterer, near, generation, to_db)
+
+
+def _root(storage: Storage, member: StoryMember) -> int:
+    return member.duplicate_of if member.duplicate_of is not None else member.article_id
+
+
+def assign_article(storage: Storage, article_id: int, config: ClusterConfig | None = None) -> AssignResult:
+    """Put a stored article into a story (or start one). Idempotent: an assigned article's story is
+    returned unchanged. Raises NotFoundError for an unknown article."""
+    cfg = config or ClusterConfig()
+    with _lock(storage.url):
+        done = storage.story_of_article(article_id)
+        if done is not None:
+            return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
+                                done.duplicate_how)
+        article = storage.get_article(article_id)
+        engine = _engines.get(storage.url)
+        for _ in range(ATTEMPTS):
+            if engine is None or engine.generation != storage.story_generation():
+                engine = _engines[storage.url] = _rebuild(storage, cfg)
+            result = _assign_once(storage, engine, article)
+            if result is not None:
+                return result
+            engine = None  # someone else wrote meanwhile: what we computed is stale
+        raise NewsdeskError(f"could not assign article {article_id}: the stories kept changing")
+
+
+def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignResult | None:
+    at = article.sort_at
+    title = article.title or ""
+    text = (article.text or article.summary or "")[:TEXT_CHARS]
+    canon = canonical_url(article.canonical_url or article.url)
+    dedupe_text = len(words(text)) >= MIN_DEDUPE_WORDS
+    digest = content_hash(text) if dedupe_text else None
+    ents = _entities(title, text, article.language)
+    entity_rows = tuple((e.id, e.name, e.type, e.count) for e in ents[:60])
+
+    duplicate = storage.find_duplicate(canon, digest, article.id)
+    if duplicate is None and dedupe_text:
+        for key, _score in engine.near.query_scored(text):
+            if int(key) != article.id:
+                duplicate = (int(key), "near")
+                break
+    if duplicate is not None:
+        original = storage.story_of_article(duplicate[0])
+        if original is not None:
+            root = _root(storage, original)
+            rec = AssignmentRecord(
+                article.id, original.story_id, title, at, HOW_DUPLICATE, 1.0, duplicate_of=root,
+                duplicate_how=duplicate[1], canonical_url=canon, content_hash=digest, entities=entity_rows)
+            stored = storage.record_assignment(rec, engine.generation)
+            if stored is None:
+                return None
+            engine.generation = stored[0]
+            return AssignResult(article.id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
+
+    a: Assignment = engine.clusterer.assign(_item(article.id, title, text, article.language, article.source_id,
+                                                  at, ents))
+    story_id = None if a.new_story else engine.to_db.get(a.story_id)
+    merged = []
+    for inner in a.merged:
+        db_id = engine.to_db.pop(inner, None)
+        if db_id is None or db_id == story_id:
+            continue
+        try:
+            if storage.get_story(db_id).locked:
+                continue  # an operator's choice stands
+        except NotFoundError:
+            continue
+        merged.append(db_id)
+    if story_id is not None:
+        try:
+            target = storage.get_story(story_id)
+            if target.merged_into is not None:
+                story_id = target.merged_into
+        except NotFoundError:
+            story_id = None
+    how = HOW_NEW if story_id is None else HOW_CLUSTER
+    rec = AssignmentRecord(
+        article.id, story_id, title, at, how, a.score if story_id is not None else 0.0,
+        a.shared_entities, a.shared_terms, merged=tuple(merged), canonical_url=canon, content_hash=digest,
+        entities=entity_rows)
+    stored = storage.record_assignment(rec, engine.generation)
+    if stored is None:
+        return None
+    engine.generation, db_story = stored
+    engine.to_db[a.story_id] = db_story
+    if dedupe_text:
+        engine.near.add(str(article.id), text, at)
+    return AssignResult(article.id, db_story, how, rec.score)
+
+
+def assign_article_safely(storage: Storage, article_id: int) -> AssignResult | None:
+    """assign_article for the ingest: a failure is logged, never stops storing articles (the
+    article stays readable, only outside a story)."""
+    try:
+        return assign_article(storage, article_id)
+    except Exception:
+        log.exception("could not put article %s into a story", article_id)
+        return None
+
+
+def split_article(storage: Storage, article_id: int) -> int:
+    """Move an article (and its duplicates) into a story of its own; kept. Returns the new story id."""
+    with _lock(storage.url):
+        return storage.split_article(article_id, datetime.now(UTC))
+
+
+def merge_stories(storage: Storage, story_id: int, into_id: int) -> None:
+    """Fold one story into another; kept."""
+    with _lock(storage.url):
+        storage.merge_stories(story_id, into_id, datetime.now(UTC))
+
+
+def add_topic(storage: Storage, name: str, *, entities: tuple[str, ...] = (), keywords: tuple[str, ...] = (),
+              source_ids: tuple[int, ...] = (), query: str = "", slug: str | None = None) -> Topic:
+    """Save a topic. `entities` are entity keys ("place:greenland") or stored entity names."""
+    entity_ids = []
+    for ref in entities:
+        found = storage.find_entity(ref.strip())
+        if found is None:
+            raise NotFoundError(f"no entity {ref!r} is known yet")
+        entity_ids.append(found.id)
+    definition = TopicDefinition(tuple(entity_ids), tuple(k.strip() for k in keywords if k.strip()),
+                                 tuple(source_ids), " ".join(query.split())[:200])
+    return storage.add_topic(slug or slugify(name), name.strip() or "topic", definition, datetime.now(UTC))
+
+
+def story_window(config: ClusterConfig | None = None) -> timedelta:
+    return (config or ClusterConfig()).window
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+#: articles shown on a topic or entity page, and in their Atom feeds
+TOPIC_PAGE = 50
+
+
+@dataclass(frozen=True)
+class StoryView:
+    story: StoredStory
+    #: the distinct articles, earliest first (duplicates are folded into `also`)
+    members: tuple[StoryMember, ...]
+    #: article id -> its duplicates ("also published by ...")
+    also: dict[int, tuple[StoryMember, ...]]
+    #: the article that reported first
+    first: StoryMember | None
+    #: (minutes after the first report, member), earliest first
+    timeline: tuple[tuple[int, StoryMember], ...]
+
+
+def story_page(storage: Storage, story_id: int) -> StoryView:
+    """A story with every outlet's article; a merged story answers with the one it went into.
+    Raises NotFoundError."""
+    story = storage.get_story(story_id)
+    hops = 0
+    while story.merged_into is not None and hops < 10:
+        story = storage.get_story(story.merged_into)
+        hops += 1
+    everything = storage.story_members(story.id)
+    members = tuple(m for m in everything if m.duplicate_of is None)
+    also: dict[int, list[StoryMember]] = {}
+    for m in everything:
+        if m.duplicate_of is not None:
+            also.setdefault(m.duplicate_of, []).append(m)
+    first = members[0] if members else (everything[0] if everything else None)
+    timeline = tuple(
+        (int((m.sort_at - first.sort_at).total_seconds() // 60), m) for m in members[:12]
+    ) if first is not None else ()
+    return StoryView(story, members, {k: tuple(v) for k, v in also.items()}, first, timeline)
+
+
+def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE) -> list[ArticleListItem]:
+    """A topic's articles, newest first: those naming its entities, from its sources, or matching
+    its keywords or search query."""
+    d = topic.definition
+    found: dict[int, ArticleListItem] = {}
+    for item in storage.articles_matching(d.entity_ids, d.source_ids, limit):
+        found[item.id] = item
+    for query in (*d.keywords, d.query):
+        if query.strip():
+            for item in storage.search_articles(query, limit=limit):
+                found.setdefault(item.id, item)
+    return sorted(found.values(), key=lambda i: (i.sort_at, i.id), reverse=True)[:limit]
+
+
+def context_article_ids(storage: Storage, context: ListContext) -> list[int]:
+    """The article ids a story or topic list walks, in reading order."""
+    try:
+        if context.kind == "story" and context.story_id is not None:
+            return [m.article_id for m in story_page(storage, context.story_id).members]
+        if context.kind == "topic":
+            return [i.id for i in topic_articles(storage, storage.get_topic(context.query))]
+    except NotFoundError:
+        return []
+    return []
+
+
+# -- batch clustering (the CLI's `stories cluster`) ---------------------------------------------
+
+#: fields of one input line longer than this are cut
+MAX_FIELD_CHARS = 100_000
+
+
+def _parse_time(raw: object, fallback: datetime) -> datetime:
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        seconds = raw / 1000 if raw > 10_000_000_000 else raw
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            return fallback
+    if isinstance(raw, str) and raw.strip():
+        try:
+            when = datetime.fromisoformat(raw.strip()[:40].replace("Z", "+00:00"))
+        except ValueError:
+            return fallback
+        return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return fallback
+
+
+def cluster_items(items: Iterable[Mapping[str, object]],
+                  config: ClusterConfig | None = None) -> list[tuple[object, int]]:
+    """Run items (id, title, optional text, url, publisher, timestamp, lang) in the given order
+    through the same path as the ingest (store, dedupe, cluster) in a throw-away SQLite store;
+    returns (id, story) per item, with the stories as they stand after the last item."""
+    from ..models import NewArticle, NewSource
+    from ..storage import open_storage
+
+    with tempfile.TemporaryDirectory(prefix="newsdesk-cluster-") as folder:
+        storage = open_storage(f"sqlite:///{Path(folder) / 'cluster.sqlite'}")
+        try:
+            storage.migrate()
+            sources: dict[str, int] = {}
+            by_url: dict[str, int] = {}
+            order: list[tuple[object, int]] = []
+            clock = datetime(2000, 1, 1, tzinfo=UTC)
+            for n, item in enumerate(items):
+                key = item.get("id", n)
+                title = str(item.get("title") or "")[:MAX_FIELD_CHARS]
+                text = str(item.get("text") or "")[:MAX_FIELD_CHARS]
+                publisher = str(item.get("publisher") or "unknown")[:200]
+                url = str(item.get("url") or f"https://item.invalid/{n}")[:2000]
+                lang = item.get("lang")
+                clock = _parse_time(item.get("timestamp", item.get("timestamp_ms")), clock)
+                if publisher not in sources:
+                    sources[publisher] = storage.add_source(
+                        NewSource(url=f"https://{slugify(publisher)}-{len(sources)}.invalid/", title=publisher),
+                        clock).id
+                article_id = by_url.get(url)
+                if article_id is None:
+                    stored = storage.add_article(NewArticle(
+                        source_id=sources[publisher], url=url, title=title, fetched_at=clock, published_at=clock,
+                        language=str(lang)[:16] if lang else None, text=text))
+                    if stored is None:
+                        continue
+                    article_id = by_url[url] = stored
+                    assign_article(storage, article_id, config)
+                order.append((key, article_id))
+            out = []
+            for key, article_id in order:
+                member = storage.story_of_article(article_id)
+                out.append((key, member.story_id if member is not None else 0))
+            return out
+        finally:
+            storage.close()
+            with _guard:
+                _engines.pop(storage.url, None)

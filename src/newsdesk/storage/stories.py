@@ -1,0 +1,529 @@
+"""Storage of stories, duplicates, entities and topics: tables and the StoriesMixin of SqlStorage.
+
+Every assignment is written in one transaction that first checks and bumps a generation counter
+(`story_state`): a process whose in-memory clusterer is behind the database (another worker
+assigned meanwhile, or an operator split/merged) gets None back and rebuilds before retrying, so
+two workers never start two stories for one event. The write itself is serialised by the backend:
+BEGIN IMMEDIATE on SQLite, an advisory transaction lock on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import sqlalchemy as sa
+
+from ..errors import NotFoundError, StorageError
+from ..models import ArticleListItem
+from ..stories.records import (
+    HOW_OPERATOR,
+    AssignmentRecord,
+    EntityRecord,
+    StoredStory,
+    StoryMember,
+    Topic,
+    TopicDefinition,
+    WindowArticle,
+)
+from .schema import UTCDateTime, articles, metadata, sources
+
+__all__ = ["StoriesMixin", "StoriesStorage"]
+
+#: the advisory lock key that serialises story assignment on PostgreSQL ("news" in ASCII)
+_PG_STORY_LOCK = 0x6E657773
+#: body characters read per article when the clusterer is rebuilt
+REBUILD_TEXT_CHARS = 4000
+_MAX_LIST = 500
+
+stories = sa.Table(
+    "stories",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("merged_into", sa.Integer),
+    sa.Column("locked", sa.Boolean, nullable=False),
+    # the home page's story view: most recent activity first
+    sa.Index(None, "last_seen", "id"),
+)
+
+story_articles = sa.Table(
+    "story_articles",
+    metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("story_id", sa.Integer, sa.ForeignKey("stories.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("how", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("shared_entities", sa.Text, nullable=False),
+    sa.Column("shared_terms", sa.Text, nullable=False),
+    sa.Column("duplicate_of", sa.Integer),
+    sa.Column("duplicate_how", sa.String(16)),
+    sa.Column("assigned_at", UTCDateTime, nullable=False),
+    sa.Index(None, "story_id"),
+    sa.Index(None, "assigned_at"),
+)
+
+article_fingerprints = sa.Table(
+    "article_fingerprints",
+    metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("canonical_url", sa.Text, nullable=False),
+    sa.Column("content_hash", sa.String(64)),
+    sa.Index(None, "canonical_url"),
+    sa.Index(None, "content_hash"),
+)
+
+entities = sa.Table(
+    "entities",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.String(16), nullable=False),
+)
+
+article_entities = sa.Table(
+    "article_entities",
+    metadata,
+    sa.Column("article_id", sa.Integer, sa.ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("entity_id", sa.Integer, sa.ForeignKey("entities.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Index(None, "entity_id", "article_id"),
+)
+
+topics = sa.Table(
+    "topics",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("slug", sa.String(80), nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("definition", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+story_overrides = sa.Table(
+    "story_overrides",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("article_id", sa.Integer),
+    sa.Column("story_id", sa.Integer, nullable=False),
+    sa.Column("target_story_id", sa.Integer),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+story_state = sa.Table(
+    "story_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+)
+
+_SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
+_MEMBER_COLUMNS = (
+    story_articles.c.article_id,
+    story_articles.c.story_id,
+    articles.c.source_id,
+    _SOURCE_NAME.label("source_title"),
+    articles.c.title,
+    articles.c.url,
+    articles.c.sort_at,
+    articles.c.language,
+    story_articles.c.how,
+    story_articles.c.score,
+    story_articles.c.shared_entities,
+    story_articles.c.shared_terms,
+    story_articles.c.duplicate_of,
+    story_articles.c.duplicate_how,
+)
+_MEMBER_FROM = story_articles.join(articles, articles.c.id == story_articles.c.article_id).join(
+    sources, sources.c.id == articles.c.source_id)
+_LIST_COLUMNS = (
+    articles.c.id,
+    articles.c.source_id,
+    _SOURCE_NAME.label("source_title"),
+    articles.c.url,
+    articles.c.title,
+    articles.c.sort_at,
+    articles.c.language,
+    articles.c.image_url,
+    articles.c.summary,
+)
+_FROM = articles.join(sources, sources.c.id == articles.c.source_id)
+
+
+def _json_list(raw: str | None) -> tuple[str, ...]:
+    try:
+        value = json.loads(raw or "[]")
+    except ValueError:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _member(row: Any) -> StoryMember:
+    return StoryMember(
+        article_id=row.article_id, story_id=row.story_id, source_id=row.source_id, source_title=row.source_title,
+        title=row.title, url=row.url, sort_at=row.sort_at, language=row.language, how=row.how,
+        score=float(row.score), shared_entities=_json_list(row.shared_entities),
+        shared_terms=_json_list(row.shared_terms), duplicate_of=row.duplicate_of, duplicate_how=row.duplicate_how)
+
+
+def _item(row: Any) -> ArticleListItem:
+    return ArticleListItem(id=row.id, source_id=row.source_id, source_title=row.source_title, url=row.url,
+                           title=row.title, sort_at=row.sort_at, language=row.language, image_url=row.image_url,
+                           summary=row.summary)
+
+
+def _story(row: sa.Row[Any], outlets: int = 0) -> StoredStory:
+    return StoredStory(id=row.id, title=row.title, first_seen=row.first_seen, last_seen=row.last_seen,
+                       size=row.size, outlets=outlets, merged_into=row.merged_into, locked=bool(row.locked))
+
+
+def _clamp(limit: int) -> int:
+    return max(0, min(limit, _MAX_LIST))
+
+
+class StoriesStorage(Protocol):
+    def story_generation(self) -> int:
+        """A counter bumped by every assignment and operator change."""
+
+    def record_assignment(self, rec: AssignmentRecord, expected_generation: int) -> tuple[int, int] | None:
+        """Store an assignment if the generation is still `expected_generation`: (new generation,
+        story id). None when another writer got there first (rebuild and retry)."""
+
+    def find_duplicate(self, canonical_url: str, content_hash: str | None, exclude: int) -> tuple[int, str] | None:
+        """An earlier article with the same canonical URL ("url") or content hash ("hash")."""
+
+    def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
+        """Assigned articles listed at or after `since`, in assignment order (oldest first)."""
+
+    def get_story(self, story_id: int) -> StoredStory:
+        """Raises NotFoundError."""
+
+    def story_members(self, story_id: int) -> list[StoryMember]:
+        """A story's articles, earliest first."""
+
+    def story_of_article(self, article_id: int) -> StoryMember | None: ...
+
+    def list_stories(self, *, limit: int = 30, before: datetime | None = None) -> list[StoredStory]:
+        """Live (unmerged) stories by latest activity, newest first; `before` pages by last_seen."""
+
+    def split_article(self, article_id: int, at: datetime) -> int:
+        """Move an article into a story of its own, kept (locked). Returns the new story id."""
+
+    def merge_stories(self, story_id: int, into_id: int, at: datetime) -> None:
+        """Move every article of `story_id` into `into_id`, kept (locked)."""
+
+    def get_entity(self, entity_id: int) -> EntityRecord: ...
+
+    def find_entity(self, key: str) -> EntityRecord | None: ...
+
+    def article_entities(self, article_id: int) -> list[EntityRecord]: ...
+
+    def entity_articles(self, entity_id: int, limit: int = 50) -> list[ArticleListItem]: ...
+
+    def entity_stories(self, entity_id: int, limit: int = 50) -> list[StoredStory]: ...
+
+    def articles_matching(self, entity_ids: Sequence[int], source_ids: Sequence[int],
+                          limit: int = 50) -> list[ArticleListItem]:
+        """Newest articles that mention any of the entities or come from any of the sources."""
+
+    def add_topic(self, slug: str, name: str, definition: TopicDefinition, at: datetime) -> Topic: ...
+
+    def get_topic(self, slug: str) -> Topic:
+        """Raises NotFoundError."""
+
+    def list_topics(self) -> list[Topic]: ...
+
+    def remove_topic(self, slug: str) -> None:
+        """Raises NotFoundError."""
+
+
+class _Named(Protocol):
+    name: str
+
+
+class StoriesMixin:
+    """The StoriesStorage methods, on SqlStorage's plumbing."""
+
+    _backend: _Named
+
+    if TYPE_CHECKING:  # SqlStorage provides the plumbing
+        def _read(self) -> AbstractContextManager[sa.Connection]: ...
+        def _write(self) -> AbstractContextManager[sa.Connection]: ...
+
+    def _story_lock(self, conn: sa.Connection) -> None:
+        if self._backend.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_STORY_LOCK)))
+
+    def _bump(self, conn: sa.Connection, expected: int | None) -> int | None:
+        self._story_lock(conn)
+        current = conn.execute(sa.select(story_state.c.generation).where(story_state.c.id == 1)).scalar()
+        if current is None:
+            conn.execute(sa.insert(story_state).values(id=1, generation=0))
+            current = 0
+        if expected is not None and current != expected:
+            return None
+        conn.execute(sa.update(story_state).where(story_state.c.id == 1).values(generation=current + 1))
+        return int(current) + 1
+
+    def story_generation(self) -> int:
+        with self._read() as conn:
+            current = conn.execute(sa.select(story_state.c.generation).where(story_state.c.id == 1)).scalar()
+        return int(current or 0)
+
+    def record_assignment(self, rec: AssignmentRecord, expected_generation: int) -> tuple[int, int] | None:
+        with self._write() as conn:
+            generation = self._bump(conn, expected_generation)
+            if generation is None:
+                return None
+            if conn.execute(sa.select(story_articles.c.story_id).where(
+                    story_articles.c.article_id == rec.article_id)).scalar() is not None:
+                raise StorageError(f"article {rec.article_id} is in a story already")
+            if rec.story_id is None:
+                story_id = int(conn.execute(sa.insert(stories).values(
+                    title=(rec.title or "")[:1000], first_seen=rec.at, last_seen=rec.at, size=0, merged_into=None,
+                    locked=False).returning(stories.c.id)).scalar_one())
+            else:
+                story_id = rec.story_id
+            for other in rec.merged:
+                if other != story_id:
+                    self._move_story(conn, other, story_id)
+            conn.execute(sa.insert(story_articles).values(
+                article_id=rec.article_id, story_id=story_id, how=rec.how, score=float(rec.score),
+                shared_entities=json.dumps(list(rec.shared_entities)), shared_terms=json.dumps(list(rec.shared_terms)),
+                duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
+                # wall-clock time: the clusterer is rebuilt from what was assigned lately
+                assigned_at=datetime.now(UTC)))
+            self._refresh_story(conn, story_id)
+            conn.execute(sa.insert(article_fingerprints).values(
+                article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
+            for key, name, type_, count in rec.entities:
+                entity_id = self._entity_id(conn, key[:200], name[:300], type_[:16])
+                conn.execute(sa.insert(article_entities).values(
+                    article_id=rec.article_id, entity_id=entity_id, count=count))
+            return generation, story_id
+
+    def _entity_id(self, conn: sa.Connection, key: str, name: str, type_: str) -> int:
+        found = conn.execute(sa.select(entities.c.id).where(entities.c.key == key)).scalar()
+        if found is not None:
+            return int(found)
+        return int(conn.execute(sa.insert(entities).values(key=key, name=name, type=type_)
+                                .returning(entities.c.id)).scalar_one())
+
+    def _refresh_story(self, conn: sa.Connection, story_id: int) -> None:
+        row = conn.execute(
+            sa.select(sa.func.count(), sa.func.min(articles.c.sort_at), sa.func.max(articles.c.sort_at))
+            .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
+            .where(story_articles.c.story_id == story_id)).one()
+        values: dict[str, Any] = {"size": int(row[0])}
+        if row[1] is not None:  # min/max keep the column's type: aware datetimes on every backend
+            values.update(first_seen=row[1], last_seen=row[2])
+        conn.execute(sa.update(stories).where(stories.c.id == story_id).values(**values))
+
+    def _move_story(self, conn: sa.Connection, story_id: int, into_id: int) -> None:
+        conn.execute(sa.update(story_articles).where(story_articles.c.story_id == story_id)
+                     .values(story_id=into_id))
+        conn.execute(sa.update(stories).where(stories.c.id == story_id).values(merged_into=into_id, size=0))
+        conn.execute(sa.update(stories).where(stories.c.merged_into == story_id).values(merged_into=into_id))
+
+    def find_duplicate(self, canonical_url: str, content_hash: str | None, exclude: int) -> tuple[int, str] | None:
+        fp = article_fingerprints
+        with self._read() as conn:
+            found = conn.execute(sa.select(fp.c.article_id).where(
+                fp.c.canonical_url == canonical_url[:2048], fp.c.article_id != exclude)
+                .order_by(fp.c.article_id).limit(1)).scalar()
+            if found is not None:
+                return int(found), "url"
+            if content_hash:
+                found = conn.execute(sa.select(fp.c.article_id).where(
+                    fp.c.content_hash == content_hash, fp.c.article_id != exclude)
+                    .order_by(fp.c.article_id).limit(1)).scalar()
+                if found is not None:
+                    return int(found), "hash"
+        return None
+
+    def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
+        stmt = (
+            sa.select(story_articles.c.article_id, story_articles.c.story_id, story_articles.c.duplicate_of,
+                      articles.c.title, sa.func.substr(articles.c.text, 1, REBUILD_TEXT_CHARS).label("text"),
+                      articles.c.language, articles.c.source_id, articles.c.sort_at, articles.c.canonical_url)
+            .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
+            .where(story_articles.c.assigned_at >= since)
+            .order_by(story_articles.c.assigned_at.desc(), story_articles.c.article_id.desc())
+            .limit(max(0, limit))
+        )
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        out = [WindowArticle(r.article_id, r.story_id, r.title, r.text or "", r.language, r.source_id, r.sort_at,
+                             r.duplicate_of, r.canonical_url) for r in rows]
+        out.reverse()
+        return out
+
+    def get_story(self, story_id: int) -> StoredStory:
+        with self._read() as conn:
+            row = conn.execute(sa.select(stories).where(stories.c.id == story_id)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no story with id {story_id}")
+            outlets = conn.execute(
+                sa.select(sa.func.count(sa.distinct(articles.c.source_id)))
+                .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
+                .where(story_articles.c.story_id == story_id)).scalar_one()
+        return _story(row, int(outlets))
+
+    def story_members(self, story_id: int) -> list[StoryMember]:
+        stmt = (sa.select(*_MEMBER_COLUMNS).select_from(_MEMBER_FROM).where(story_articles.c.story_id == story_id)
+                .order_by(articles.c.sort_at, articles.c.id).limit(1000))
+        with self._read() as conn:
+            return [_member(r) for r in conn.execute(stmt)]
+
+    def story_of_article(self, article_id: int) -> StoryMember | None:
+        stmt = sa.select(*_MEMBER_COLUMNS).select_from(_MEMBER_FROM).where(story_articles.c.article_id == article_id)
+        with self._read() as conn:
+            row = conn.execute(stmt).one_or_none()
+        return _member(row) if row is not None else None
+
+    def list_stories(self, *, limit: int = 30, before: datetime | None = None) -> list[StoredStory]:
+        stmt = sa.select(stories).where(stories.c.merged_into.is_(None), stories.c.size > 0)
+        if before is not None:
+            stmt = stmt.where(stories.c.last_seen < before)
+        stmt = stmt.order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(_clamp(limit))
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+            counts: dict[int, int] = {}
+            if rows:
+                counts = {int(sid): int(n) for sid, n in conn.execute(
+                    sa.select(story_articles.c.story_id, sa.func.count(sa.distinct(articles.c.source_id)))
+                    .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
+                    .where(story_articles.c.story_id.in_([r.id for r in rows]))
+                    .group_by(story_articles.c.story_id))}
+        return [_story(r, counts.get(r.id, 0)) for r in rows]
+
+    def split_article(self, article_id: int, at: datetime) -> int:
+        with self._write() as conn:
+            self._bump(conn, None)
+            row = conn.execute(sa.select(story_articles.c.story_id).where(
+                story_articles.c.article_id == article_id)).one_or_none()
+            if row is None:
+                raise NotFoundError(f"article {article_id} is in no story")
+            old = int(row.story_id)
+            title = conn.execute(sa.select(articles.c.title).where(articles.c.id == article_id)).scalar_one()
+            new_id = int(conn.execute(sa.insert(stories).values(
+                title=title, first_seen=at, last_seen=at, size=0, merged_into=None, locked=True)
+                .returning(stories.c.id)).scalar_one())
+            # its duplicates follow it: they are the same article
+            conn.execute(sa.update(story_articles).where(
+                sa.or_(story_articles.c.article_id == article_id, story_articles.c.duplicate_of == article_id))
+                .values(story_id=new_id, how=HOW_OPERATOR, score=1.0))
+            conn.execute(sa.update(story_articles).where(story_articles.c.article_id == article_id)
+                         .values(how=HOW_OPERATOR))
+            conn.execute(sa.update(stories).where(stories.c.id == old).values(locked=True))
+            self._refresh_story(conn, new_id)
+            self._refresh_story(conn, old)
+            conn.execute(sa.insert(story_overrides).values(kind="split", article_id=article_id, story_id=old,
+                                                           target_story_id=new_id, created_at=at))
+            return new_id
+
+    def merge_stories(self, story_id: int, into_id: int, at: datetime) -> None:
+        if story_id == into_id:
+            raise StorageError("a story cannot be merged into itself")
+        with self._write() as conn:
+            self._bump(conn, None)
+            for sid in (story_id, into_id):
+                if conn.execute(sa.select(stories.c.id).where(stories.c.id == sid)).scalar() is None:
+                    raise NotFoundError(f"no story with id {sid}")
+            self._move_story(conn, story_id, into_id)
+            conn.execute(sa.update(stories).where(stories.c.id.in_([story_id, into_id])).values(locked=True))
+            self._refresh_story(conn, into_id)
+            conn.execute(sa.insert(story_overrides).values(kind="merge", article_id=None, story_id=story_id,
+                                                           target_story_id=into_id, created_at=at))
+
+    def story_overrides(self) -> list[tuple[str, int | None, int, int | None]]:
+        with self._read() as conn:
+            return [(r.kind, r.article_id, r.story_id, r.target_story_id) for r in conn.execute(
+                sa.select(story_overrides).order_by(story_overrides.c.id))]
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def get_entity(self, entity_id: int) -> EntityRecord:
+        with self._read() as conn:
+            row = conn.execute(sa.select(entities).where(entities.c.id == entity_id)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no entity with id {entity_id}")
+        return EntityRecord(row.id, row.key, row.name, row.type)
+
+    def find_entity(self, key: str) -> EntityRecord | None:
+        with self._read() as conn:
+            row = conn.execute(sa.select(entities).where(entities.c.key == key)).one_or_none()
+        return EntityRecord(row.id, row.key, row.name, row.type) if row is not None else None
+
+    def article_entities(self, article_id: int) -> list[EntityRecord]:
+        stmt = (sa.select(entities).select_from(article_entities.join(entities))
+                .where(article_entities.c.article_id == article_id)
+                .order_by(article_entities.c.count.desc(), entities.c.name).limit(50))
+        with self._read() as conn:
+            return [EntityRecord(r.id, r.key, r.name, r.type) for r in conn.execute(stmt)]
+
+    def entity_articles(self, entity_id: int, limit: int = 50) -> list[ArticleListItem]:
+        return self.articles_matching([entity_id], [], limit)
+
+    def entity_stories(self, entity_id: int, limit: int = 50) -> list[StoredStory]:
+        ids = (sa.select(story_articles.c.story_id)
+               .select_from(article_entities.join(story_articles,
+                                                  story_articles.c.article_id == article_entities.c.article_id))
+               .where(article_entities.c.entity_id == entity_id))
+        stmt = (sa.select(stories).where(stories.c.id.in_(ids), stories.c.merged_into.is_(None))
+                .order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(_clamp(limit)))
+        with self._read() as conn:
+            return [_story(r) for r in conn.execute(stmt)]
+
+    def articles_matching(self, entity_ids: Sequence[int], source_ids: Sequence[int],
+                          limit: int = 50) -> list[ArticleListItem]:
+        conds = []
+        if entity_ids:
+            conds.append(articles.c.id.in_(sa.select(article_entities.c.article_id).where(
+                article_entities.c.entity_id.in_(list(entity_ids)[:100]))))
+        if source_ids:
+            conds.append(articles.c.source_id.in_(list(source_ids)[:100]))
+        if not conds:
+            return []
+        stmt = (sa.select(*_LIST_COLUMNS).select_from(_FROM).where(sa.or_(*conds))
+                .order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(_clamp(limit)))
+        with self._read() as conn:
+            return [_item(r) for r in conn.execute(stmt)]
+
+    # -- topics -----------------------------------------------------------------------------
+
+    def add_topic(self, slug: str, name: str, definition: TopicDefinition, at: datetime) -> Topic:
+        with self._write() as conn:
+            if conn.execute(sa.select(topics.c.id).where(topics.c.slug == slug)).scalar() is not None:
+                raise StorageError(f"a topic {slug!r} exists already")
+            topic_id = conn.execute(sa.insert(topics).values(slug=slug, name=name[:200],
+                                                             definition=definition.to_json(), created_at=at)
+                                    .returning(topics.c.id)).scalar_one()
+        return Topic(int(topic_id), slug, name[:200], definition, at)
+
+    def get_topic(self, slug: str) -> Topic:
+        with self._read() as conn:
+            row = conn.execute(sa.select(topics).where(topics.c.slug == slug)).one_or_none()
+        if row is None:
+            raise NotFoundError(f"no topic {slug!r}")
+        return Topic(row.id, row.slug, row.name, TopicDefinition.from_json(row.definition), row.created_at)
+
+    def list_topics(self) -> list[Topic]:
+        with self._read() as conn:
+            return [Topic(r.id, r.slug, r.name, TopicDefinition.from_json(r.definition), r.created_at)
+                    for r in conn.execute(sa.select(topics).order_by(topics.c.name))]
+
+    def remove_topic(self, slug: str) -> None:
+        with self._write() as conn:
+            if conn.execute(sa.delete(topics).where(topics.c.slug == slug)).rowcount == 0:
+                raise NotFoundError(f"no topic {slug!r}")
+
+

@@ -1,0 +1,112 @@
+"""Contract tests of the stories storage on SQLite and PostgreSQL (the `storage` fixture of
+tests/storage), including the generation check that keeps two writers from racing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from newsdesk.errors import NotFoundError, StorageError
+from newsdesk.models import NewArticle, NewSource
+from newsdesk.storage.sql import SqlStorage
+from newsdesk.stories.records import AssignmentRecord, TopicDefinition
+from storage.conftest import storage, storage_url  # noqa: F401 - the shared backend fixtures
+
+T0 = datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
+
+
+def _articles(storage: SqlStorage, n: int) -> list[int]:  # noqa: F811
+    source = storage.add_source(NewSource(url="https://a.example/feed", title="A"), T0).id
+    ids = []
+    for i in range(n):
+        new = NewArticle(source_id=source, url=f"https://a.example/{i}", title=f"Title {i}",
+                         fetched_at=T0 + timedelta(hours=i), published_at=T0 + timedelta(hours=i), text=f"text {i}")
+        article_id = storage.add_article(new)
+        assert article_id is not None
+        ids.append(article_id)
+    return ids
+
+
+def test_record_assignment_checks_the_generation(storage: SqlStorage) -> None:  # noqa: F811
+    a, b, c = _articles(storage, 3)
+    g0 = storage.story_generation()
+    first = storage.record_assignment(AssignmentRecord(
+        a, None, "Title 0", T0, "new", canonical_url="https://a.example/0", content_hash="h0",
+        entities=(("place:greenland", "Greenland", "place", 2),)), g0)
+    assert first is not None
+    g1, sid = first
+    assert g1 == g0 + 1
+    # a writer that did not see g1 is refused, and stores nothing
+    assert storage.record_assignment(AssignmentRecord(b, None, "Title 1", T0, "new"), g0) is None
+    assert storage.story_of_article(b) is None
+    joined = storage.record_assignment(AssignmentRecord(
+        b, sid, "Title 1", T0, "cluster", 0.4, ("Greenland",), ("call",), canonical_url="https://a.example/1"), g1)
+    assert joined is not None and joined[1] == sid
+    member = storage.story_of_article(b)
+    assert member is not None and member.shared_entities == ("Greenland",) and member.score == pytest.approx(0.4)
+    story = storage.get_story(sid)
+    assert story.size == 2 and story.first_seen == T0 and story.last_seen == T0 + timedelta(hours=1)
+    assert storage.find_duplicate("https://a.example/0", None, c) == (a, "url")
+    assert storage.find_duplicate("https://other.example/", "h0", c) == (a, "hash")
+    assert storage.find_duplicate("https://other.example/", "zz", c) is None
+    ent = storage.find_entity("place:greenland")
+    assert ent is not None and [x.id for x in storage.entity_articles(ent.id)] == [a]
+    assert [s.id for s in storage.entity_stories(ent.id)] == [sid]
+    with pytest.raises(StorageError):
+        storage.record_assignment(AssignmentRecord(a, sid, "again", T0, "cluster"), joined[0])
+
+
+def test_concurrent_writers_never_both_win(storage: SqlStorage) -> None:  # noqa: F811
+    ids = _articles(storage, 8)
+    g = storage.story_generation()
+    wins: list[int] = []
+
+    def write(article_id: int) -> None:
+        other = SqlStorage(storage.url)
+        try:
+            if other.record_assignment(AssignmentRecord(article_id, None, "t", T0, "new"), g) is not None:
+                wins.append(article_id)
+        finally:
+            other.close()
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert storage.story_generation() == g + 1
+
+
+def test_split_merge_and_listing(storage: SqlStorage) -> None:  # noqa: F811
+    a, b, c = _articles(storage, 3)
+    g, s1 = storage.record_assignment(AssignmentRecord(a, None, "Title 0", T0, "new"), 0) or (0, 0)
+    g, _ = storage.record_assignment(AssignmentRecord(b, s1, "Title 1", T0, "cluster"), g) or (0, 0)
+    g, s2 = storage.record_assignment(AssignmentRecord(c, None, "Title 2", T0, "new"), g) or (0, 0)
+    assert [s.id for s in storage.list_stories()] == [s2, s1]
+    s3 = storage.split_article(b, T0)
+    assert storage.story_of_article(b).story_id == s3  # type: ignore[union-attr]
+    assert storage.get_story(s1).size == 1 and storage.get_story(s3).locked
+    storage.merge_stories(s2, s1, T0)
+    assert storage.get_story(s2).merged_into == s1
+    assert {m.article_id for m in storage.story_members(s1)} == {a, c}
+    assert s2 not in [s.id for s in storage.list_stories()]
+    assert storage.story_generation() == g + 2
+    with pytest.raises(NotFoundError):
+        storage.merge_stories(s1, 999, T0)
+    with pytest.raises(NotFoundError):
+        storage.get_story(12345)
+
+
+def test_topics(storage: SqlStorage) -> None:  # noqa: F811
+    d = TopicDefinition(entity_ids=(1,), keywords=("storm",), source_ids=(2,), query="rutte navo")
+    storage.add_topic("storms", "Storms", d, T0)
+    assert storage.get_topic("storms").definition == d
+    with pytest.raises(StorageError):
+        storage.add_topic("storms", "Again", d, T0)
+    assert [t.slug for t in storage.list_topics()] == ["storms"]
+    storage.remove_topic("storms")
+    with pytest.raises(NotFoundError):
+        storage.get_topic("storms")
