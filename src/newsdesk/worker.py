@@ -44,7 +44,8 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
         while not stop.is_set():
             try:
                 ctx.clock = _database_clock(storage, worker_id)
-                summary = await refresh_pass(ctx)
+                # Story assignment runs on behind the pass, in its own thread (services/storyqueue.py).
+                summary = await refresh_pass(ctx, wait_for_stories=False)
                 if summary.feeds:
                     log.info("pass: %d feeds, %d new articles, %d not modified, errors %s in %.1fs",
                              summary.feeds, summary.new_articles, summary.not_modified,

@@ -43,6 +43,9 @@ class SourceAdmin:
             async with Fetcher(FetchPolicy.from_settings(self.settings)) as fetcher:
                 ctx = RefreshContext(storage=self.storage, fetcher=fetcher,
                                      articles_per_feed=self.settings.articles_per_feed)
-                return await refresh_source(ctx, self.storage.get_source(source_id))
+                outcome = await refresh_source(ctx, self.storage.get_source(source_id))
+                if ctx.stories is not None:
+                    await asyncio.to_thread(ctx.stories.wait)
+                return outcome
 
         return asyncio.run(poll())

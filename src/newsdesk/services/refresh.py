@@ -47,7 +47,7 @@ from ..models import (
 )
 from ..storage.base import Storage
 from .siteprofiles import SiteProfiles
-from .stories import assign_article_safely
+from .storyqueue import StoryAssigner
 
 __all__ = ["PassSummary", "ProgressHook", "RefreshContext", "refresh_pass", "refresh_source"]
 
@@ -123,9 +123,15 @@ class RefreshContext:
     learn_sites: bool = True
     profiles: SiteProfiles | None = None
 
+    #: put every stored article into a story (in a background thread, see storyqueue.py)
+    assign_stories: bool = True
+    stories: StoryAssigner | None = None
+
     def __post_init__(self) -> None:
         if self.profiles is None and self.learn_sites:
             self.profiles = SiteProfiles(self.storage, self.clock)
+        if self.stories is None and self.assign_stories:
+            self.stories = StoryAssigner(self.storage)
 
 
 @dataclass
@@ -147,8 +153,19 @@ class PassSummary:
 
 
 async def refresh_pass(ctx: RefreshContext, *, due_only: bool = True, source_ids: Sequence[int] | None = None,
-                       progress: ProgressHook | None = None) -> PassSummary:
-    """Poll every due source (or the given ones, or all unpaused) concurrently; never raises for a source."""
+                       progress: ProgressHook | None = None, wait_for_stories: bool = True) -> PassSummary:
+    """Poll every due source (or the given ones, or all unpaused) concurrently; never raises for a source.
+
+    With `wait_for_stories` it returns once every new article is in a story too; the scheduler passes
+    False and lets story assignment run on behind it."""
+    summary = await _poll(ctx, due_only=due_only, source_ids=source_ids, progress=progress)
+    if wait_for_stories and ctx.stories is not None:
+        await asyncio.to_thread(ctx.stories.wait)
+    return summary
+
+
+async def _poll(ctx: RefreshContext, *, due_only: bool, source_ids: Sequence[int] | None,
+                progress: ProgressHook | None) -> PassSummary:
     progress = progress or _NoProgress()
     if ctx.worker_id is not None and due_only and source_ids is None:
         return await _leased_pass(ctx, ctx.worker_id, progress)
@@ -338,10 +355,11 @@ async def _collect_entry(ctx: RefreshContext, source: Source, entry: FeedEntry, 
 
 
 def _after_store(ctx: RefreshContext, article_id: int | None) -> None:
-    # Every new article joins a story (or starts one) as it is stored; a failure there is logged
-    # inside and never costs the article.
-    if article_id is not None:
-        assign_article_safely(ctx.storage, article_id)
+    # Every new article joins a story (or starts one) once stored, in the story thread: clustering
+    # must not block the event loop (fetch deadlines) nor hold up polling. A failure there is logged
+    # and never costs the article.
+    if article_id is not None and ctx.stories is not None:
+        ctx.stories.submit(article_id)
 
 
 async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) -> NewArticle | None:
