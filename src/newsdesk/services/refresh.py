@@ -20,12 +20,15 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..errors import (
+    BlockedAddressError,
     FetchError,
     HTTPStatusError,
+    InvalidURLError,
     NewsdeskError,
     NoArticleError,
     RobotsDisallowedError,
     TooLargeError,
+    TooManyRedirectsError,
 )
 from ..extract import extract_article
 from ..extract.language import detect_language
@@ -261,7 +264,9 @@ async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) 
         response = await ctx.fetcher.get(entry.url, accept=PAGE_ACCEPT)
     except RobotsDisallowedError as exc:
         return _from_feed(source, entry, fetched_at, ArticleStatus.ROBOTS, str(exc))
-    except (HTTPStatusError, TooLargeError) as exc:
+    except (HTTPStatusError, TooLargeError, BlockedAddressError, InvalidURLError, TooManyRedirectsError) as exc:
+        # Permanent: kept with the feed's text. Retried each poll instead, a feed of such links would
+        # take every one of the articles_per_feed slots forever and starve its real entries.
         if isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429):
             log.info("page %s failed, retried next poll: %s", entry.url, exc)
             return None
