@@ -30,7 +30,9 @@ from newsdesk.storage import open_storage
 from newsdesk.storage.base import Storage
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared"
+# <repo>/../shared; a git worktree two levels down finds it one level further up
+SHARED = Path(os.environ.get("NEWSDESK_SHARED_DATA") or next(
+    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.is_dir()), ROOT.parent / "shared"))
 DATA = ROOT / "tests" / "data" / "hostile"
 PG_URL = os.environ.get("NEWSDESK_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
