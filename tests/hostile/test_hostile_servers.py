@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import brotli
-from conftest import article_page, pass_over, policy, rss
-from ingest.fetch_servers import Request, Server, send
+from hostile_helpers import article_page, pass_over, policy, rss
 
+from ingest.fetch_servers import Request, Server, send
 from newsdesk.models import ArticleStatus, NewSource
 from newsdesk.storage import ArticleFilter
 

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from html import escape
 
 import pytest
-from conftest import ConnectionCounter, article_page, pass_over, policy, rss
-from ingest.fetch_servers import FakeDNS
+from hostile_helpers import ConnectionCounter, article_page, pass_over, policy, rss
 
+from ingest.fetch_servers import FakeDNS
 from newsdesk.errors import BlockedAddressError, DiscoveryError
 from newsdesk.ingest.fetch import Fetcher
 from newsdesk.models import ArticleStatus, NewSource
