@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..errors import DiscoveryError, FetchError, NewsdeskError, NotFoundError, ParseError, SourceExistsError
 from ..storage.base import Storage
 from .pages import Renderer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
+from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, FailedLogins, RowId, check_admin
 
 if TYPE_CHECKING:
     from .app import AdminServices
@@ -38,9 +38,10 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
                  csrf: CsrfTokens, secret_key: str) -> APIRouter:
     flash_signer = URLSafeTimedSerializer(secret_key, salt="newsdesk-flash")
     admin_password = str(renderer.settings.admin_password or "")
+    failed_logins = FailedLogins()
 
     def gate(request: Request) -> None:
-        check_admin(request, admin_password)
+        check_admin(request, admin_password, failed_logins)
 
     async def require_csrf(request: Request) -> dict[str, str]:
         # The form is read here once (starlette caches it on the request), bounded in size.
@@ -128,15 +129,15 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
         return back(request, "ok", labels["removed" if action == "remove" else "updated"])
 
     @router.post("/sources/{source_id}/pause", name="admin_pause")
-    def pause(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def pause(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "pause")
 
     @router.post("/sources/{source_id}/resume", name="admin_resume")
-    def resume(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def resume(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "resume")
 
     @router.post("/sources/{source_id}/remove", name="admin_remove")
-    def remove(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def remove(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "remove")
 
     return router
