@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import lxml.html
 import psycopg
 import pytest
 
@@ -151,3 +152,22 @@ def postgres_schema_url() -> tuple[str, str]:
 def drop_postgres_schema(schema: str) -> None:
     with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as admin:
         admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+_FORBIDDEN_TAGS = {"script", "style", "iframe", "object", "embed", "form", "input", "button", "svg", "math",
+                   "meta", "base", "link", "frame", "frameset", "applet", "template", "textarea"}
+
+
+def assert_harmless(html: str) -> None:
+    """What a browser would build from `html` has no script, handler, style or non-http(s) URL."""
+    if not html.strip():
+        return
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        assert element.tag.lower() not in _FORBIDDEN_TAGS, html[:300]
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on") and name.lower() not in {"style", "srcdoc", "formaction"}, name
+            if name.lower() in {"href", "src", "cite", "action", "background", "poster"}:
+                assert value.startswith(("https://", "http://", "mailto:")), value[:200]

@@ -17,9 +17,8 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
-import lxml.html
 import pytest
-from hostile_helpers import DATA, SHARED, pass_over, policy
+from hostile_helpers import DATA, SHARED, assert_harmless, pass_over, policy
 
 from newsdesk.errors import MalformedFeedError, NewsdeskError
 from newsdesk.extract.sanitize import sanitize_html
@@ -34,25 +33,6 @@ W3C = SHARED / "data" / "feeds" / "w3c-feedvalidator"
 TIME_BOUND = 2.0
 #: peak Python memory while parsing one document, beyond the document itself
 MEMORY_BOUND = 64_000_000
-
-_FORBIDDEN_TAGS = {"script", "style", "iframe", "object", "embed", "form", "input", "button", "svg", "math",
-                   "meta", "base", "link", "frame", "frameset", "applet", "template", "textarea"}
-
-
-def assert_harmless(html: str) -> None:
-    """What a browser would build from `html` has no script, handler, style or non-http(s) URL."""
-    if not html.strip():
-        return
-    root = lxml.html.fragment_fromstring(html, create_parent="div")
-    for element in root.iter():
-        if not isinstance(element.tag, str):
-            continue
-        assert element.tag.lower() not in _FORBIDDEN_TAGS, html[:300]
-        for name, value in element.attrib.items():
-            assert not name.lower().startswith("on") and name.lower() not in {"style", "srcdoc", "formaction"}, name
-            if name.lower() in {"href", "src", "cite", "action", "background", "poster"}:
-                assert value.startswith(("https://", "http://", "mailto:")), value[:200]
-
 
 # --- no network, no files: an audit hook sees every socket and file Python opens --------------------
 
@@ -83,13 +63,16 @@ class watch_io:  # noqa: N801 - reads as a statement: `with watch_io() as seen:`
 
 
 def parse_bounded(content: bytes, url: str, content_type: str | None = None) -> tuple[ParsedFeed | str, float]:
-    """parse_feed, timed: (the feed or the error kind, seconds). Anything but a NewsdeskError is a crash."""
-    started = time.perf_counter()
+    """parse_feed, timed: (the feed or the error kind, seconds). Anything but a NewsdeskError is a crash.
+
+    The seconds are this thread's CPU time: on a shared CI machine wall time measures the neighbours.
+    """
+    started = time.thread_time()
     try:
         result: ParsedFeed | str = parse_feed(content, url, content_type, None)
     except NewsdeskError as exc:
         result = exc.kind
-    return result, time.perf_counter() - started
+    return result, time.thread_time() - started
 
 
 # --- the W3C corpus --------------------------------------------------------------------------------

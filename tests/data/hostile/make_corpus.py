@@ -29,6 +29,8 @@ def items(n: int, title: str = "Bericht {n}", desc: str = "Tekst {n}", key: str 
 
 
 def small_documents() -> dict[str, bytes]:
+    global _KEYS
+    _KEYS = itertools.count()  # the same keys on every call, so the committed files can be compared
     def three() -> str:
         return rss(items(3))
 
