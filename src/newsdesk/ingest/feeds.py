@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from html.entities import name2codepoint
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -152,6 +153,36 @@ def _sniff(content: bytes) -> str:
 
 
 _PROLOG_BYTES_RE = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_WIDE_SIGNATURES = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+_DECL_ENCODING_TEXT_RE = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
+
+
+def _transcode_wide(content: bytes) -> bytes | None:
+    """A UTF-16 or UTF-32 body (by BOM or by its first bytes) as UTF-8 with its declaration saying so;
+    None for any other body.
+
+    Then its DOCTYPE is cut like any other's: left in, expat expanded a billion laughs' entities up
+    to its amplification limit (seconds of work for a 2 kB feed) before feedparser gave up on it.
+    """
+    encoding = None
+    for bom, name in _BOMS[1:]:
+        if content.startswith(bom):
+            encoding, content = name, content[len(bom) :]
+            break
+    else:
+        for signature, name in _WIDE_SIGNATURES:
+            if content.startswith(signature):
+                encoding = name
+                break
+    if encoding is None:
+        return None
+    text = content.decode(encoding, "replace")
+    return _DECL_ENCODING_TEXT_RE.sub(r'\1"utf-8"', text, count=1).encode("utf-8")
 
 
 def _strip_doctype(content: bytes) -> tuple[bytes, bool]:
@@ -159,8 +190,8 @@ def _strip_doctype(content: bytes) -> tuple[bytes, bool]:
 
     Only a DOCTYPE in the prolog counts (one inside an item's CDATA is text). Returns the bytes and
     whether the DOCTYPE declared entities (worth a warning: their references stay unexpanded).
-    Only ASCII-compatible bodies can be cut here; for UTF-16 feedparser drops unsafe entity
-    declarations itself, and the fast path does not take UTF-16.
+    Only ASCII-compatible bodies can be cut here; UTF-16 and UTF-32 ones are made UTF-8 first
+    (`_transcode_wide`).
     """
     pos = 3 if content.startswith(b"\xef\xbb\xbf") else 0
     while True:
@@ -345,12 +376,72 @@ def parse_feed(
         return _parse_json_feed(content, url)
     if kind == "html":
         raise NotAFeedError("this is an HTML page, not a feed")
+    wide = _transcode_wide(content)
+    if wide is not None:
+        content, charset = wide, None  # the BOM or the bytes themselves said what the encoding was
     cleaned, declared_entities = _strip_doctype(content)
     warnings = ["the feed declares XML entities; they were not expanded"] if declared_entities else []
     parsed = _parse_fast(cleaned, url, charset, warnings)
     if parsed is None:
+        repaired = _repair(cleaned, url, warnings)
+        if repaired is not None:
+            parsed = _fast_from_root(repaired, url, warnings)
+            if parsed is None:
+                cleaned, charset = bytes(etree.tostring(repaired, encoding="utf-8", xml_declaration=True)), None
+    if parsed is None:
         parsed = _parse_with_feedparser(cleaned, url, content_type, charset, warnings)
     return parsed
+
+
+#: Above this size a feed that is not well-formed is repaired by lxml rather than read by feedparser's
+#: lenient parser, which manages about 50 kB a second (a broken 10 MB feed took four minutes).
+MAX_LENIENT_BYTES = 64_000
+
+
+_ENTITY_REF_RE = re.compile(rb"&([A-Za-z][A-Za-z0-9]{0,31});")
+#: what each named reference becomes: XML's five stay, HTML's become numeric references (which XML
+#: reads without a DTD), any other is kept as text
+_ENTITY_REPLACEMENTS = {name.encode("ascii"): b"&#%d;" % code for name, code in name2codepoint.items()} | {
+    name: b"&" + name + b";" for name in (b"amp", b"lt", b"gt", b"quot", b"apos")}
+
+
+def _declare_nothing(content: bytes) -> bytes:
+    """Named references made readable without a DTD."""
+    replacements = _ENTITY_REPLACEMENTS
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        name = match.group(1)
+        return replacements.get(name) or b"&amp;" + name + b";"
+
+    return _ENTITY_REF_RE.sub(replace, content)
+
+
+def _repair(content: bytes, url: str, warnings: list[str]) -> etree._Element | None:
+    """lxml's (recovering) reading of a large document the fast path could not take; None for a
+    small one, which feedparser's lenient parser reads soon enough.
+
+    Raises MalformedFeedError for a document nested deeper than libxml2's limit (256 levels):
+    feedparser takes time quadratic in the depth (40 s for 50,000 levels), and no real feed nests
+    anywhere near 256 deep; lxml, without huge_tree, notices the depth at once.
+    """
+    if len(content) > MAX_LENIENT_BYTES:
+        # The DOCTYPE is gone, so every named reference but XML's five is undeclared; libxml2 would log
+        # an error for each (seconds for a megabyte of "&a;"). HTML's names become the characters they
+        # mean, unknown ones stay as text.
+        content = _declare_nothing(content)
+    parser = _xml_parser(recover=True)
+    try:
+        root = etree.fromstring(content, parser, base_url=url)
+    except (etree.XMLSyntaxError, ValueError):
+        root = None
+    if any("excessive depth" in entry.message.lower() for entry in parser.error_log):
+        raise MalformedFeedError("the feed nests its elements more than 256 levels deep; it is not read")
+    if root is None or len(content) <= MAX_LENIENT_BYTES:
+        return None
+    if any(entry.level >= etree.ErrorLevels.ERROR for entry in parser.error_log):
+        warnings.append("the feed is not well-formed; it was repaired and read leniently")
+    etree.strip_elements(root, etree.Entity, with_tail=False)
+    return root
 
 
 # -- the fast path ----------------------------------------------------------------------------------
@@ -424,6 +515,10 @@ def _parse_fast(content: bytes, url: str, charset: str | None, warnings: list[st
         root = etree.fromstring(content, _xml_parser(), base_url=url)
     except (etree.XMLSyntaxError, ValueError):
         return None
+    return _fast_from_root(root, url, warnings)
+
+
+def _fast_from_root(root: etree._Element, url: str, warnings: list[str]) -> ParsedFeed | None:
     try:
         if root.tag == "rss" and root.get("version", "").strip() == "2.0":
             return _fast_rss(root, url, warnings)

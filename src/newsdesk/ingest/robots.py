@@ -81,6 +81,8 @@ class RobotsCache:
             return exc.status < 500  # 4xx: unavailable, allow; 5xx: unreachable, disallow
         except (errors.TooLargeError, errors.TooManyRedirectsError):
             return True
+        except (errors.BlockedAddressError, errors.InvalidURLError):
+            raise  # not "unreachable": no page there is ever fetched, and the caller should say why
         except errors.FetchError:
             return False  # timeout, DNS, refused, TLS, blocked: unreachable
         if not 200 <= response.status < 300:

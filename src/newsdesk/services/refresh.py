@@ -21,12 +21,15 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..errors import (
+    BlockedAddressError,
     FetchError,
     HTTPStatusError,
+    InvalidURLError,
     NewsdeskError,
     NoArticleError,
     RobotsDisallowedError,
     TooLargeError,
+    TooManyRedirectsError,
 )
 from ..extract import extract_article
 from ..extract.language import detect_language
@@ -298,19 +301,21 @@ def _record_failure(ctx: RefreshContext, source: Source, now: datetime, kind: st
 
 
 async def _parse_source(ctx: RefreshContext, source: Source, response: HTTPResponse) -> ParsedFeed:
+    # Parsing is CPU-bound (up to a second or two for a 10 MB feed): in a thread, so the event loop
+    # goes on serving every other fetch of the pass meanwhile, and their deadlines are not eaten.
     content_type = response.headers.get("content-type")
     if source.kind is SourceKind.FEED:
-        return parse_feed(response.content, response.url, content_type, response.charset)
+        return await asyncio.to_thread(parse_feed, response.content, response.url, content_type, response.charset)
     if source.kind is SourceKind.HOMEPAGE:
-        return parse_homepage_links(response.content, response.url)
-    parsed = parse_sitemap(response.content, response.url)
+        return await asyncio.to_thread(parse_homepage_links, response.content, response.url)
+    parsed = await asyncio.to_thread(parse_sitemap, response.content, response.url)
     if parsed.format != "sitemapindex":
         return parsed
     # A sitemap index lists child sitemaps; read the first few (news sites list the newest first).
     entries: list[FeedEntry] = []
     for child in parsed.entries[:MAX_CHILD_SITEMAPS]:
         child_response = await ctx.fetcher.get(child.url, accept=FEED_ACCEPT)
-        child_parsed = parse_sitemap(child_response.content, child_response.url)
+        child_parsed = await asyncio.to_thread(parse_sitemap, child_response.content, child_response.url)
         if child_parsed.format != "sitemapindex":
             entries.extend(child_parsed.entries)
     return replace(parsed, entries=tuple(entries), format="sitemap")
@@ -371,7 +376,9 @@ async def _build_article(ctx: RefreshContext, source: Source, entry: FeedEntry) 
         response = await ctx.fetcher.get(entry.url, accept=PAGE_ACCEPT)
     except RobotsDisallowedError as exc:
         return _from_feed(source, entry, fetched_at, ArticleStatus.ROBOTS, str(exc))
-    except (HTTPStatusError, TooLargeError) as exc:
+    except (HTTPStatusError, TooLargeError, BlockedAddressError, InvalidURLError, TooManyRedirectsError) as exc:
+        # Permanent: kept with the feed's text. Retried each poll instead, a feed of such links would
+        # take every one of the articles_per_feed slots forever and starve its real entries.
         if isinstance(exc, HTTPStatusError) and (exc.status >= 500 or exc.status == 429):
             log.info("page %s failed, retried next poll: %s", entry.url, exc)
             return None

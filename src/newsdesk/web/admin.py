@@ -16,7 +16,7 @@ from ..errors import DiscoveryError, FetchError, NewsdeskError, NotFoundError, P
 from ..services.siteprofiles import SiteOverride, learned_profile, set_override
 from ..storage.base import Storage
 from .pages import Renderer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
+from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId, check_admin
 
 if TYPE_CHECKING:
     from .app import AdminServices
@@ -163,15 +163,15 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
         return back(request, "ok", labels["removed" if action == "remove" else "updated"])
 
     @router.post("/sources/{source_id}/pause", name="admin_pause")
-    def pause(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def pause(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "pause")
 
     @router.post("/sources/{source_id}/resume", name="admin_resume")
-    def resume(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def resume(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "resume")
 
     @router.post("/sources/{source_id}/remove", name="admin_remove")
-    def remove(request: Request, source_id: int, _: CsrfForm) -> Response:
+    def remove(request: Request, source_id: RowId, _: CsrfForm) -> Response:
         return change(request, source_id, "remove")
 
     return router

@@ -108,7 +108,8 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     renderer = Renderer(settings, clock=lambda: datetime.now(UTC))
     csrf = CsrfTokens(secret_key)
 
-    app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None)
+    # No trailing-slash redirects: Starlette builds them from the Host header, an open redirect.
+    app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
@@ -125,6 +126,8 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
         headers = dict(SECURITY_HEADERS)  # also here: a 500 is answered outside the middleware
         if status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="newsdesk admin", charset="UTF-8"'
+        if isinstance(exc, AdminDenied) and exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
         try:
             return renderer.render(request, "error.html", status=status, headers=headers,
                                    status_code=status, title_key=title, text_key=text)

@@ -19,7 +19,7 @@ from ..services.reading import ListContext, Listing
 from ..settings import Settings
 from ..storage.base import Storage
 from .i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, format_time, labels_for
-from .security import safe_url
+from .security import RowId, safe_url
 
 __all__ = ["Renderer", "context_url", "article_url", "reader_router"]
 
@@ -134,7 +134,7 @@ def reader_router(storage: Storage, renderer: Renderer) -> APIRouter:
                                **_pager_links(listing, "/"))
 
     @router.get("/sources/{source_id}", response_class=HTMLResponse, name="source")
-    def source(request: Request, source_id: int, before: str | None = None,
+    def source(request: Request, source_id: RowId, before: str | None = None,
                after: str | None = None) -> HTMLResponse:
         listing = reading.source_page(storage, source_id, before=before, after=after)
         return renderer.render(request, "list.html", listing=listing,
@@ -148,7 +148,7 @@ def reader_router(storage: Storage, renderer: Renderer) -> APIRouter:
                                search_query=listing.context.query, **_pager_links(listing, "/search"))
 
     @router.get("/articles/{article_id}", response_class=HTMLResponse, name="article")
-    def article(request: Request, article_id: int) -> HTMLResponse:
+    def article(request: Request, article_id: RowId) -> HTMLResponse:
         context = ListContext.parse(request.query_params.get("from"))
         view = reading.article_page(storage, article_id, context)
         list_href = context_url(context)

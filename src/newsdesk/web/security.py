@@ -14,8 +14,14 @@ import binascii
 import hmac
 import ipaddress
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Annotated
 from urllib.parse import urlsplit
 
+from fastapi import Path
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -27,6 +33,8 @@ __all__ = [
     "CsrfTokens",
     "SECURITY_HEADERS",
     "AdminDenied",
+    "FailedLogins",
+    "RowId",
     "SecurityHeadersMiddleware",
     "check_admin",
     "safe_url",
@@ -43,6 +51,9 @@ SECURITY_HEADERS: dict[str, str] = {
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
 }
+
+#: a database id in a path: bounded, so 99999999999999999999 is a 400, not an overflow (500) in the driver
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 CSRF_COOKIE = "newsdesk_csrf"
 CSRF_FIELD = "csrf_token"
@@ -95,11 +106,12 @@ class CsrfTokens:
 
 
 class AdminDenied(Exception):
-    """The admin gate said no: 401 asks for the password, 403 refuses outright."""
+    """The admin gate said no: 401 asks for the password, 403 refuses outright, 429 says wait."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, retry_after: int | None = None) -> None:
         super().__init__(status)
         self.status = status
+        self.retry_after = retry_after
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -125,7 +137,50 @@ def _basic_password(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-def check_admin(request: Request, admin_password: str) -> None:
+class FailedLogins:
+    """Wrong admin passwords per client address: after `limit` within `window` seconds the client is
+    locked out (429) until the window has passed, even with the right password, so guessing on
+    learns nothing. Bounded in memory: the oldest clients are forgotten first."""
+
+    def __init__(self, limit: int = 10, window: float = 300.0, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()  # handlers run in a thread pool
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(client, []) if now - t < self.window]
+        if times:
+            self._failures[client] = times
+        else:
+            self._failures.pop(client, None)
+        return times
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until the client may try again; 0 when it may now."""
+        with self._lock:
+            now = self.clock()
+            times = self._recent(client, now)
+            return int(self.window - (now - times[0])) + 1 if len(times) >= self.limit else 0
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = self.clock()
+            self._failures[client] = [*self._recent(client, now), now][-self.limit:]
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
+
+
+def _app_failed_logins(request: Request) -> FailedLogins:
+    state = request.app.state
+    found: FailedLogins | None = getattr(state, "admin_failed_logins", None)
+    if found is None:
+        found = state.admin_failed_logins = FailedLogins()
+    return found
+
+
+def check_admin(request: Request, admin_password: str, failed_logins: FailedLogins | None = None) -> None:
     """Raises AdminDenied unless the request may reach the admin pages: a logged-in admin user
     (web/auth.py sets app.state.current_user), else the operator's password or loopback."""
     resolve = getattr(request.app.state, "current_user", None)
@@ -133,12 +188,19 @@ def check_admin(request: Request, admin_password: str) -> None:
     if user is not None and getattr(user, "is_admin", False):
         return
     if admin_password:
+        # One count per app, shared by every admin route (sources, sites, stories, mails).
+        failed_logins = failed_logins or _app_failed_logins(request)
+        client = request.client.host if request.client else ""
+        wait = failed_logins.retry_after(client)
+        if wait:
+            raise AdminDenied(429, retry_after=wait)
         given = _basic_password(request.headers.get("authorization"))
         if given is None:
             raise AdminDenied(401)
         user_ok = hmac.compare_digest(given[0].encode(), b"admin")
         password_ok = hmac.compare_digest(given[1].encode(), admin_password.encode())
         if not (user_ok and password_ok):
+            failed_logins.failed(client)
             raise AdminDenied(401)
         return
     # No password: only someone on this machine. (Behind a reverse proxy every client looks local,
