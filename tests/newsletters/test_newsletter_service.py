@@ -426,3 +426,21 @@ def test_sample_digest_only_to_an_active_subscriber(ctx: nl.NewsletterContext, s
     assert nl.send_sample_digest(ctx, n.id, READER)
     text = mails_to(sink, READER)[0].get_body(preferencelist=("plain",)).get_content()
     assert "Oud nieuws over Groenland" in text and "Trump belt met Rutte" in text
+
+
+def test_a_digest_shows_one_entry_per_story_with_its_outlets(ctx: nl.NewsletterContext, sink: SmtpSink,
+                                                              store: Storage, world: World, clock: Clock) -> None:
+    from newsdesk.services import stories
+
+    first = stories.assign_article(store, world.ids["greenland_nrc"])
+    second = stories.assign_article(store, world.ids["greenland_dagkrant"])
+    if second.story_id != first.story_id:
+        stories.merge_stories(store, second.story_id, first.story_id)
+    n = greenland(store)
+    activate(store, n, READER)
+    clock.advance(hours=2)
+    [r] = nl.send_due_digests(ctx).newsletters
+    assert (r.status, r.entries) == ("sent", 1)  # two outlets, one story
+    [mail] = [m.message() for m in sink.messages()]
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "De Dagkrant" in text and "NRC" in text

@@ -174,13 +174,18 @@ def articles_for_topic(storage: Storage, newsletter: Newsletter, since: datetime
     """The newsletter topic's articles that newsdesk first stored in [since, until).
 
     By fetch time, not publication time: an article published at 06:50 and collected at 07:05 is
-    still in the next digest rather than lost between two periods. The seam for topics: stories
-    give story_id here later.
+    still in the next digest rather than lost between two periods. Each article carries its story, so
+    the digest shows one entry per story with all its outlets.
     """
     items = storage.topic_articles(newsletter.topic_kind, newsletter.topic, since, until)
-    return [DigestArticle(id=item.id, story_id=None, title=item.title, url=item.url,
+    return [DigestArticle(id=item.id, story_id=_story_id(storage, item.id), title=item.title, url=item.url,
                           reader_url=_reader_url(public_url, item.id), source_title=item.source_title,
                           published=item.sort_at, summary=item.summary) for item in items]
+
+
+def _story_id(storage: Storage, article_id: int) -> int | None:
+    member = storage.story_of_article(article_id)
+    return member.story_id if member is not None else None
 
 
 def newsletters_for_article(storage: Storage, article: Article) -> list[Newsletter]:
