@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import brotli
-from hostile_helpers import article_page, pass_over, policy, rss
+from hostile_helpers import ConnectionCounter, article_page, pass_over, policy, rss
 
 from ingest.fetch_servers import Request, Server, send
 from newsdesk.models import ArticleStatus, NewSource
@@ -131,12 +131,11 @@ def test_hostile_servers_are_each_cut_recorded_and_the_pass_goes_on(site, storag
             for n, (name, (handler, _, _)) in enumerate(cases.items()):
                 # its own loopback address each, so the per-host limit does not serialise them
                 servers[name] = await Server(handler, host=f"127.0.0.{20 + n}").__aenter__()
-            # TLS to a server that speaks plain HTTP: the handshake fails
-            servers["tls"] = await Server(too_many_requests, host="127.0.0.60").__aenter__()
+            # TLS to a server that answers the handshake with plain HTTP: the handshake fails at once
+            # (a server waiting for a request line would turn this into a timeout instead)
             for name, (_, path, _) in cases.items():
                 storage.add_source(NewSource(servers[name].url(path), title=name), datetime.now(UTC))
-            storage.add_source(NewSource(f"https://127.0.0.60:{servers['tls'].port}/feed", title="tls"),
-                               datetime.now(UTC))
+            storage.add_source(NewSource(f"https://127.0.0.60:{plain.port}/feed", title="tls"), datetime.now(UTC))
             storage.add_source(NewSource(healthy_url, title="healthy"), datetime.now(UTC))
             started = time.monotonic()
             summary = await pass_over(storage, fetch_policy=policy(timeout=TIMEOUT, max_bytes=MAX_BYTES))
@@ -145,7 +144,11 @@ def test_hostile_servers_are_each_cut_recorded_and_the_pass_goes_on(site, storag
             for server in servers.values():
                 await server.__aexit__(None, None, None)
 
-    servers, seconds, summary = asyncio.run(go())
+    plain = ConnectionCounter(host="127.0.0.60")
+    try:
+        servers, seconds, summary = asyncio.run(go())
+    finally:
+        plain.close()
     by_title = {s.title: s for s in storage.list_sources()}
     expected = {name: kind for name, (_, _, kind) in cases.items()} | {"tls": "tls"}
     recorded = {name: by_title[name].state.last_error_kind for name in expected}

@@ -125,7 +125,6 @@ class RefreshContext:
     #: learn each site's template from its stored pages and strip it before extraction
     learn_sites: bool = True
     profiles: SiteProfiles | None = None
-
     #: put every stored article into a story (in a background thread, see storyqueue.py)
     assign_stories: bool = True
     stories: StoryAssigner | None = None
