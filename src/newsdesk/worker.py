@@ -58,6 +58,9 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
             # --- newsletters: due digests, one call per tick ---
             await send_digests_tick(storage, settings)
             await _sleep_until_due(storage, settings, stop)
+        if ctx.stories is not None:
+            # On a clean stop, the articles already stored still get their stories.
+            await asyncio.to_thread(ctx.stories.wait)
     try:
         storage.release_worker_leases(worker_id)
     except Exception:  # they run out by themselves
