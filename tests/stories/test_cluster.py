@@ -233,3 +233,94 @@ def test_burst_of_near_identical_items_stays_bounded_and_linear() -> None:
     assert all(o.story_id not in burst_story_ids for o in others)
     first, last = sum(timings[:1000]), sum(timings[-1000:])
     assert last < 3 * first + 0.5, (first, last)
+
+
+def test_slug_words_keep_the_phrase_and_drop_ids_dates_and_sections() -> None:
+    from newsdesk.stories.cluster import slug_words
+
+    assert slug_words("http://www.ibtimes.co.uk/mt-gox-files-chapter-15-bankruptcy-protection-us-1439688") == [
+        "mt", "gox", "files", "chapter", "bankruptcy", "protection", "us"]
+    assert slug_words("https://www.reuters.com/article/2014/03/10/us-bitcoin-mtgox-bankruptcy-idUSBREA291ZK"
+                      "20140310?feedType=RSS#x") == ["us", "bitcoin", "mtgox", "bankruptcy"]
+    # a section name, a date path and an opaque id are not a slug
+    assert slug_words("https://example.com/business/2014/03/10/doc531dfb41178fe775068785.txt") == []
+    assert slug_words("https://example.com/story.aspx?id=957184") == []
+    assert slug_words("not a url") == []
+
+
+def test_a_headline_that_says_little_finds_its_story_through_its_url() -> None:
+    story = [
+        ClusterItem(f"s{i}", title, T0 + timedelta(minutes=i), language="en",
+                    url=f"https://news{i}.example/{i}/{title.lower().replace(' ', '-')}")
+        for i, title in enumerate([
+            "Sbarro files for bankruptcy protection again",
+            "Pizza chain Sbarro files for Chapter 11 bankruptcy",
+            "Sbarro bankruptcy: pizza chain files again",
+        ])
+    ]
+    vague = "Both ways"
+    other = ClusterItem("o", "Favreau cooks up a food truck film at SXSW", T0 + timedelta(minutes=5),
+                        language="en", url="https://film.example/favreau-chef-sxsw-review")
+    with_url = ClusterItem("v", vague, T0 + timedelta(minutes=9), language="en",
+                           url="https://blog.example/2014/03/10/sbarro-pizza-chain-files-bankruptcy-again-114031001089")
+    plain = ClusterItem("p", vague, T0 + timedelta(minutes=9), language="en")
+    results = {}
+    for probe in (with_url, plain):
+        c = StoryClusterer()
+        first = [c.assign(item) for item in story]
+        c.assign(other)
+        results[probe.id] = (c.assign(probe), first[0].story_id)
+    joined, sid = results["v"]
+    assert not joined.new_story and joined.story_id == sid
+    assert {"sbarro", "bankruptcy"} <= set(joined.shared_terms)
+    assert results["p"][0].new_story  # the headline alone says nothing about pizza
+
+
+def test_a_small_story_is_regrouped_into_the_story_that_grew_the_words_to_take_it() -> None:
+    # "Pizza maker in trouble at malls" arrives before any Sbarro headline: it starts a story of its
+    # own. Once the Sbarro story has grown (and says "pizza", "mall" often), it absorbs the small one.
+    early = ClusterItem("e", "Pizza maker in trouble at malls", T0, language="en")
+    noise = ["Flappy Bird could return, creator says", "Titanfall review roundup", "Neil Young unveils Pono player"]
+    sbarro = [
+        "Sbarro files for bankruptcy for the second time",
+        "Pizza chain Sbarro files for Chapter 11 bankruptcy",
+        "Sbarro again files for Chapter 11 reorganization",
+        "Sbarro bankruptcy: mall pizza chain files again",
+        "Sbarro to close stores as it files for bankruptcy",
+        "Sbarro files Chapter 11, plans to shrink",
+        "Why Sbarro filed for bankruptcy again",
+        "Sbarro seeks bankruptcy protection, closing mall stores",
+        "Sbarro files for bankruptcy protection",
+        "Mall pizza chain Sbarro in Chapter 11 again",
+        "Sbarro's second bankruptcy in three years",
+        "Sbarro files prepackaged Chapter 11 plan",
+    ]
+
+    def run(config: ClusterConfig) -> tuple[StoryClusterer, list[int]]:
+        c = StoryClusterer(config)
+        assert c.assign(early).new_story
+        for i, title in enumerate(noise):
+            c.assign(ClusterItem(f"n{i}", title, T0 + timedelta(seconds=i + 1), language="en"))
+        merged: list[int] = []
+        for i, title in enumerate(sbarro, 1):
+            merged += c.assign(ClusterItem(f"s{i}", title, T0 + timedelta(minutes=i), language="en")).merged
+        return c, merged
+
+    c, merged = run(ClusterConfig())
+    assert c.story_of("e") == c.story_of("s1") and merged
+    assert len({c.story_of(f"n{i}") for i in range(3)} | {c.story_of("s1")}) == 4  # the rest stays apart
+    off, _ = run(ClusterConfig(regroup_size=0))
+    assert off.story_of("e") != off.story_of("s1")
+
+
+def test_names_only_in_the_body_do_not_carry_a_cross_language_join() -> None:
+    # a tariffs article whose body names Trump, Rutte and Greenland as context is not the Greenland call
+    c = StoryClusterer()
+    call = c.assign(EN_TRUMP)
+    tariffs = c.assign(ClusterItem(
+        "nos-9", "Amerikaanse heffing van 10 procent treft Nederlandse exporteurs hard", T0 + timedelta(hours=3),
+        language="nl",
+        text="De heffing volgt op de ruzie over Groenland. President Donald Trump dreigde eerder al, en "
+        "NAVO-chef Mark Rutte probeerde te bemiddelen. Exporteurs van kaas en bloemen vrezen omzetverlies."))
+    assert tariffs.story_id != call.story_id
+    assert c.assign(NL_TRUMP).story_id == call.story_id

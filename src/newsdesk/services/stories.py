@@ -105,8 +105,8 @@ def forget_engines() -> None:
 
 
 def _item(article_id: int, title: str, text: str, language: str | None, source_id: int, at: datetime,
-          ents: tuple[Entity, ...]) -> ClusterItem:
-    return ClusterItem(article_id, title, at, text or None, language, str(source_id), ents)
+          ents: tuple[Entity, ...], url: str | None) -> ClusterItem:
+    return ClusterItem(article_id, title, at, text or None, language, str(source_id), ents, url or None)
 
 
 def _entities(title: str, text: str, language: str | None) -> tuple[Entity, ...]:
@@ -130,7 +130,8 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
         if len(words(text)) >= MIN_DEDUPE_WORDS:
             near.add(str(wa.article_id), text, wa.sort_at)
         a = clusterer.assign(_item(wa.article_id, wa.title, text, wa.language, wa.source_id, wa.sort_at,
-                                   _entities(wa.title, text, wa.language)))
+                                   _entities(wa.title, text, wa.language),
+                                   canonical_url(wa.canonical_url or wa.url or "")))
         # the stored story is the truth (operators split and merge): the latest member decides
         to_db[a.story_id] = wa.story_id
     return _Engine(clusterer, near, generation, to_db)
@@ -191,7 +192,7 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
             return AssignResult(article.id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
 
     a: Assignment = engine.clusterer.assign(_item(article.id, title, text, article.language, article.source_id,
-                                                  at, ents))
+                                                  at, ents, canon))
     story_id = None if a.new_story else engine.to_db.get(a.story_id)
     merged = []
     for inner in a.merged:

@@ -353,7 +353,8 @@ class StoriesMixin:
         stmt = (
             sa.select(story_articles.c.article_id, story_articles.c.story_id, story_articles.c.duplicate_of,
                       articles.c.title, sa.func.substr(articles.c.text, 1, REBUILD_TEXT_CHARS).label("text"),
-                      articles.c.language, articles.c.source_id, articles.c.sort_at, articles.c.canonical_url)
+                      articles.c.language, articles.c.source_id, articles.c.sort_at, articles.c.canonical_url,
+                      articles.c.url)
             .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
             .where(story_articles.c.assigned_at >= since)
             .order_by(story_articles.c.assigned_at.desc(), story_articles.c.article_id.desc())
@@ -362,7 +363,7 @@ class StoriesMixin:
         with self._read() as conn:
             rows = conn.execute(stmt).all()
         out = [WindowArticle(r.article_id, r.story_id, r.title, r.text or "", r.language, r.source_id, r.sort_at,
-                             r.duplicate_of, r.canonical_url) for r in rows]
+                             r.duplicate_of, r.canonical_url, r.url) for r in rows]
         out.reverse()
         return out
 

@@ -6,7 +6,8 @@ every language) or starts a new one, and says why: the entities and words it sha
 How an article is compared, and why:
 
 * **Features**: Snowball-stemmed title words (weight 1), opening body words (lighter, sub-linear tf),
-  adjacent title word pairs, and entity ids from `entities.extract_entities`. Entity ids are the
+  adjacent title word pairs, the words of the URL slug (lighter: ".../mt-gox-files-us-bankruptcy"
+  often says more than the headline), and entity ids from `entities.extract_entities`. Entity ids are the
   bridge between languages: "Trump belt Rutte over Groenland" and "Trump calls Rutte about
   Greenland" share person:donald-trump, person:mark-rutte and place:greenland.
 * **Weights**: idf from document frequencies kept *incrementally over the window*, so rare words
@@ -21,7 +22,10 @@ How an article is compared, and why:
 * **Bounded growth**: the threshold rises with a story's size and a story closes at `max_size`, so
   a burst of near-identical items cannot grow one giant story or make assignment quadratic.
 * **Merges**: after an assignment, a story whose centroid has become very close to another warm
-  story's absorbs it; `Assignment.merged` lists the absorbed story ids so storage can follow.
+  story's absorbs it; `Assignment.merged` lists the absorbed story ids so storage can follow. A
+  grown story also absorbs small stories at a lower bar (regrouping): their items arrived before it
+  had the words to take them in. Across languages only the headline's names count (body-only names
+  are context: a tariffs article's body names Greenland).
 
 Deterministic for a given input order: no randomness, ties broken by story id.
 """
@@ -50,6 +54,7 @@ __all__ = [
     "StoryClusterer",
     "StorySummary",
     "item_features",
+    "slug_words",
 ]
 
 _STEMMERS = {"en": "english", "nl": "dutch", "de": "german", "fr": "french"}
@@ -73,6 +78,9 @@ class ClusterItem:
     source: str | None = None
     #: precomputed entities; extracted from title and text when None
     entities: tuple[Entity, ...] | None = None
+    #: the article's URL: the words of its slug (".../us-bitcoin-mtgox-bankruptcy-idUS...") often say
+    #: more than the headline; read as lighter features
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,7 @@ class ClusterConfig:
     #: polled after a pause, a sitemap read days later) still meets the stories of its own time
     late_arrival: timedelta = timedelta(days=2)
     #: join threshold on the combined score
-    threshold: float = 0.15
+    threshold: float = 0.17
     #: weight of the centroid similarity in the combined score (the rest is the best member's)
     centroid_weight: float = 0.85
     #: a best-member similarity this high joins on its own (single link)
@@ -147,6 +155,13 @@ class ClusterConfig:
     merge_threshold: float = 0.2
     merge_probe_features: int = 20
     merge_candidates: int = 5
+    #: regrouping: a story of at most regroup_size members is absorbed by a growing story of at least
+    #: regroup_min_story members at this lower bar: its items came before the big story had the words
+    #: to take them in (a singleton "Chris Harrison: no chubby Bachelor" before the finale story says
+    #: "Harrison" often); regroup_size 0 turns it off
+    regroup_size: int = 5
+    regroup_threshold: float = 0.12
+    regroup_min_story: int = 10
     #: feature weights
     title_weight: float = 1.0
     body_weight: float = 0.1
@@ -154,12 +169,15 @@ class ClusterConfig:
     entity_weight: float = 0.5
     #: across languages only names carry over: an item whose language differs from the story's
     #: also scores this fraction of its cosine over entity features alone (needs two shared entities)
-    cross_language_weight: float = 0.4
+    cross_language_weight: float = 0.5
     #: entities named only in the body, not the title: related context more than the event itself
     #: (a tariffs story's body mentions Greenland; its headline does not)
     body_entity_weight: float = 0.2
     #: body words read per item
     body_words: int = 300
+    #: words of the URL slug (ids, dates and hex left out) not already in the title; 0 turns them off
+    slug_weight: float = 0.5
+    slug_words: int = 30
     #: bounds that keep assignment cost independent of the archive
     postings_cap: int = 100
     common_feature_skip: float = 0.1
@@ -200,11 +218,42 @@ def _tokens(text: str, lang: str, stop: frozenset[str]) -> list[tuple[str, str]]
     return out
 
 
+#: path words that name the page type or section, not the story
+_URL_NOISE = frozenset(
+    [
+        *("html", "htm", "shtml", "php", "asp", "aspx", "jsp", "cfm", "cms", "www", "com", "amp"),
+        *("story", "stories", "article", "articles", "news", "index", "print", "default", "view"),
+        *("detail", "id"),
+    ]
+)
+_SLUG_SPLIT = re.compile(r"[^0-9a-zA-Z\u00c0-\uffff]+")
+
+
+def slug_words(url: str) -> list[str]:
+    """The words of a URL's slug: path segments that read as phrases ("mt-gox-files-bankruptcy"),
+    split on punctuation; tokens holding digits (ids, dates, hex) and page-type words dropped."""
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
+    path = re.sub(r"%[0-9a-fA-F]{2}", "-", path)
+    out: list[str] = []
+    for segment in path.split("/"):
+        parts = [p for p in _SLUG_SPLIT.split(segment) if p]
+        if len(parts) < 3:
+            continue  # "business", "2014", "article.html": sections and ids, not a slug
+        for part in parts:
+            low = part.lower()
+            if any(ch.isdigit() for ch in low) or low in _URL_NOISE:
+                continue
+            out.append(low)
+    return out
+
+
 @dataclass
 class _Features:
     weights: dict[str, float]
     #: feature -> the item's own spelling, for explanations
     surface: dict[str, str]
+    #: entity features named in the body only (not the title)
+    body_only: frozenset[str] = frozenset()
 
 
 def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Features:
@@ -223,6 +272,11 @@ def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Fe
             key = f"b:{a} {b}"
             weights[key] = cfg.bigram_weight
             surface.setdefault(key, f"{wa} {wb}")
+    if item.url and cfg.slug_weight > 0:
+        for stem, word in _tokens(" ".join(slug_words(item.url)[: cfg.slug_words]), lang, stop):
+            if stem not in weights:
+                weights[stem] = cfg.slug_weight
+                surface.setdefault(stem, word)
     if item.text:
         counts: dict[str, int] = {}
         for stem, word in _tokens(item.text[: cfg.body_words * 12], lang, stop)[: cfg.body_words]:
@@ -235,12 +289,15 @@ def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Fe
         ents = tuple(extract_entities(item.title or "", item.text, item.language))
     names = load_gazetteer().names
     in_title = {e.id for e in extract_entities(item.title or "", None, item.language)} if item.text else None
+    body_only = set()
     for ent in ents[:40]:
         key = "e:" + ent.id
         base = cfg.entity_weight if in_title is None or ent.id in in_title else cfg.body_entity_weight
+        if in_title is not None and ent.id not in in_title:
+            body_only.add(key)
         weights[key] = base * (1.0 + 0.5 * math.log(max(ent.count, 1)))
         surface[key] = names.get(ent.id, ent.name)
-    return _Features(weights, surface)
+    return _Features(weights, surface, frozenset(body_only))
 
 
 @dataclass
@@ -316,7 +373,9 @@ class StoryClusterer:
 
         best: tuple[float, int, _Member | None, float] | None = None  # (score, story, member, raw)
         lang = _lang(item.language)
-        ents = {f: v for f, v in vec.items() if f.startswith("e:")}
+        # across languages the headline's names carry the match: names only in the body are context
+        # (a tariffs article's body names Greenland, Rutte and Trump; its headline names none)
+        ents = {f: v for f, v in vec.items() if f.startswith("e:") and f not in feats.body_only}
         ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
         for sid, member, member_sim in self._candidates(vec, norm, idfs):
             story = self._stories[sid]
@@ -638,7 +697,9 @@ class StoryClusterer:
                 ents = {f: v for f, v in vec.items() if f.startswith("e:")}
                 ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
                 sim = max(sim, cfg.cross_language_weight * self._entity_sim(ents, ent_norm, other, idfs))
-            if sim >= cfg.merge_threshold:
+            small = other.size <= cfg.regroup_size and story.size >= cfg.regroup_min_story
+            bar = cfg.regroup_threshold if small else cfg.merge_threshold
+            if sim >= bar:
                 merged.append(sid)
         for sid in sorted(merged):
             self._absorb(story, self._stories.pop(sid))

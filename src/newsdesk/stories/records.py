@@ -88,6 +88,8 @@ class WindowArticle:
     sort_at: datetime
     duplicate_of: int | None
     canonical_url: str | None
+    #: the article's own URL (its slug words are clustering features)
+    url: str | None = None
 
 
 @dataclass(frozen=True)
