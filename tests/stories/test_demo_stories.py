@@ -70,8 +70,8 @@ def test_every_stored_article_is_in_a_story(demo_storage: SqlStorage) -> None:
 def test_each_event_is_grouped_across_outlets_and_languages(demo_storage: SqlStorage) -> None:
     # The arrival order of a concurrent pass varies from run to run, and the clusterer is online, so
     # the exact grouping can vary a little (the tariffs and Greenland events share most names: in
-    # about one order in five they end up in one story). Asserted here is what holds in every order
-    # we measured; exact figures over many orders are in docs/benchmarks.md.
+    # about one random order in six two events end up in one story, bench/demo_stories.py). Asserted
+    # here is what holds in every order we measured; exact figures are in docs/benchmarks.md.
     gold = _gold_events()
     story_of: dict[int, int] = {}
     language: dict[int, str | None] = {}
