@@ -55,10 +55,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from newsdesk.models import ArticleStatus, NewArticle  # noqa: E402
 from newsdesk.stemming import snowball_language, words  # noqa: E402
-from newsdesk.stories.fingerprint import canonical_url, content_hash  # noqa: E402
-from newsdesk.stories.records import HOW_CLUSTER, HOW_NEW  # noqa: E402
 from newsdesk.storage.schema import sources  # noqa: E402
 from newsdesk.storage.sql import SqlStorage, _clean, _search_document  # noqa: E402
+from newsdesk.stories.fingerprint import canonical_url, content_hash  # noqa: E402
+from newsdesk.stories.records import HOW_CLUSTER, HOW_NEW  # noqa: E402
 
 SHARED = Path(os.environ.get("NEWSDESK_SHARED", "/work/shared"))
 BBC = SHARED / "data/corpus/bbc-news/bbc_news.jsonl"
