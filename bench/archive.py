@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from newsdesk.models import ArticleStatus, NewArticle  # noqa: E402
 from newsdesk.stemming import snowball_language, words  # noqa: E402
+from newsdesk.storage.postgres import text_search_config  # noqa: E402
 from newsdesk.storage.schema import sources  # noqa: E402
 from newsdesk.storage.sql import SqlStorage, _clean, _search_document  # noqa: E402
 from newsdesk.stories.fingerprint import canonical_url, content_hash  # noqa: E402
@@ -257,8 +258,9 @@ def build(rows: list[tuple[int, float, int, int, int, bool, int, float]]) -> lis
     return out
 
 
-def _build_chunk(bounds: tuple[list[tuple[int, float, int, int, int, bool, int, float]]]) -> list[dict[str, Any]]:
-    return build(bounds[0])
+def _build_chunk(task: tuple[str, list[tuple[int, float, int, int, int, bool, int, float]]]) -> Packed:
+    dialect, rows = task
+    return pack(build(rows), dialect)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -270,6 +272,28 @@ _STORY_COLUMNS = ("id", "title", "first_seen", "last_seen", "size", "merged_into
 _MEMBER_COLUMNS = ("article_id", "story_id", "how", "score", "shared_entities", "shared_terms", "duplicate_of",
                    "duplicate_how", "assigned_at")
 _FINGERPRINT_COLUMNS = ("article_id", "canonical_url", "content_hash")
+
+
+#: per table, the rows of one chunk as tuples in column order, ready for executemany or COPY (made
+#: in the builder processes, so the one writer only writes)
+Packed = dict[str, list[tuple[Any, ...]]]
+
+
+def pack(built: list[dict[str, Any]], dialect: str) -> Packed:
+    fix = _sqlite_time if dialect == "sqlite" else (lambda value: value)
+    packed: Packed = {
+        "articles": [tuple(fix(b["values"][c]) for c in _ARTICLE_COLUMNS) for b in built],
+        "pages": [(b["values"]["id"], b["page"]) for b in built],
+        "stories": [tuple(fix(b["story"][c]) for c in _STORY_COLUMNS) for b in built if b["story"]],
+        "story_articles": [tuple(fix(b["member"][c]) for c in _MEMBER_COLUMNS) for b in built],
+        "article_fingerprints": [tuple(b["fingerprint"][c] for c in _FINGERPRINT_COLUMNS) for b in built],
+    }
+    if dialect == "sqlite":
+        packed["article_search"] = [(b["values"]["id"], b["stems_title"], b["stems_body"]) for b in built]
+    else:
+        packed["search"] = [(text_search_config(b["values"]["language"]), b["search_title"], b["search_body"])
+                            for b in built]
+    return packed
 
 
 def _sqlite_time(value: Any) -> Any:
@@ -294,21 +318,18 @@ class SqliteWriter:
     def count(self) -> int:
         return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0])
 
-    def write(self, built: list[dict[str, Any]]) -> None:
-        def insert(table: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-            if rows:
-                sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-                self.conn.executemany(sql, [tuple(_sqlite_time(r[c]) for c in columns) for r in rows])
+    def write(self, chunks: list[Packed]) -> None:
+        def insert(table: str, columns: tuple[str, ...]) -> None:
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            self.conn.executemany(sql, [row for chunk in chunks for row in chunk[table]])
 
         self.conn.execute("BEGIN IMMEDIATE")
-        insert("articles", _ARTICLE_COLUMNS, [b["values"] for b in built])
-        self.conn.executemany("INSERT INTO article_search (rowid, title, body) VALUES (?, ?, ?)",
-                              [(b["values"]["id"], b["stems_title"], b["stems_body"]) for b in built])
-        self.conn.executemany("INSERT INTO pages (article_id, html_zlib) VALUES (?, ?)",
-                              [(b["values"]["id"], b["page"]) for b in built])
-        insert("stories", _STORY_COLUMNS, [b["story"] for b in built if b["story"]])
-        insert("story_articles", _MEMBER_COLUMNS, [b["member"] for b in built])
-        insert("article_fingerprints", _FINGERPRINT_COLUMNS, [b["fingerprint"] for b in built])
+        insert("articles", _ARTICLE_COLUMNS)
+        insert("article_search", ("rowid", "title", "body"))
+        insert("pages", ("article_id", "html_zlib"))
+        insert("stories", _STORY_COLUMNS)
+        insert("story_articles", _MEMBER_COLUMNS)
+        insert("article_fingerprints", _FINGERPRINT_COLUMNS)
         self.conn.execute("COMMIT")
 
     def close(self) -> None:
@@ -325,9 +346,6 @@ class PostgresWriter:
     def __init__(self, url: str) -> None:
         import psycopg
 
-        from newsdesk.storage.postgres import text_search_config
-
-        self._config = text_search_config
         self.conn = psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(False),
                                     autocommit=False)
         self.conn.execute("SET synchronous_commit = off")
@@ -347,23 +365,24 @@ class PostgresWriter:
             for row in rows:
                 copy.write_row(row)
 
-    def write(self, built: list[dict[str, Any]]) -> None:
+    def write(self, chunks: list[Packed]) -> None:
+        def rows(table: str) -> list[tuple[Any, ...]]:
+            return [row for chunk in chunks for row in chunk[table]]
+
         staging = (*_ARTICLE_COLUMNS, "search_config", "search_title", "search_body")
         self._copy("archive_staging", staging,
-                   [(*(b["values"][c] for c in _ARTICLE_COLUMNS), self._config(b["values"]["language"]),
-                     b["search_title"], b["search_body"]) for b in built])
+                   [(*article, *search) for chunk in chunks
+                    for article, search in zip(chunk["articles"], chunk["search"], strict=True)])
         columns = ", ".join(_ARTICLE_COLUMNS)
         self.conn.execute(
             f"INSERT INTO articles ({columns}, search) SELECT {columns}, "
             "setweight(to_tsvector(search_config::regconfig, search_title), 'A') || "
             "setweight(to_tsvector(search_config::regconfig, search_body), 'B') FROM archive_staging")
         self.conn.execute("TRUNCATE archive_staging")
-        self._copy("pages", ("article_id", "html_zlib"), [(b["values"]["id"], b["page"]) for b in built])
-        self._copy("stories", _STORY_COLUMNS, [tuple(b["story"][c] for c in _STORY_COLUMNS)
-                                               for b in built if b["story"]])
-        self._copy("story_articles", _MEMBER_COLUMNS, [tuple(b["member"][c] for c in _MEMBER_COLUMNS) for b in built])
-        self._copy("article_fingerprints", _FINGERPRINT_COLUMNS,
-                   [tuple(b["fingerprint"][c] for c in _FINGERPRINT_COLUMNS) for b in built])
+        self._copy("pages", ("article_id", "html_zlib"), rows("pages"))
+        self._copy("stories", _STORY_COLUMNS, rows("stories"))
+        self._copy("story_articles", _MEMBER_COLUMNS, rows("story_articles"))
+        self._copy("article_fingerprints", _FINGERPRINT_COLUMNS, rows("article_fingerprints"))
         self.conn.commit()
 
     def close(self) -> None:
@@ -414,27 +433,30 @@ def build_archive(args: argparse.Namespace, storage: SqlStorage, bases: list[Bas
     have = writer.count()
     started, cpu = time.monotonic(), time.process_time()
     done = have
-    tasks = ((plan.rows(a, b),) for a, b in chunks(have, args.articles, args.batch // max(1, args.jobs)))
-    pending: list[dict[str, Any]] = []
+    dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+    tasks = ((dialect, plan.rows(a, b)) for a, b in chunks(have, args.articles, args.batch // max(1, args.jobs)))
+    pending: list[Packed] = []
+    waiting = 0
     if args.jobs > 1:
         pool = Pool(args.jobs, initializer=_init, initargs=(bases, source_ids, args.seed))
-        results: Iterator[list[dict[str, Any]]] = pool.imap(_build_chunk, tasks, chunksize=1)
+        results: Iterator[Packed] = pool.imap(_build_chunk, tasks, chunksize=1)
     else:
         _init(bases, source_ids, args.seed)
         results = map(_build_chunk, tasks)
-    for built in results:
-        pending.extend(built)
-        if len(pending) >= args.batch:
+    for packed in results:
+        pending.append(packed)
+        waiting += len(packed["articles"])
+        if waiting >= args.batch:
             writer.write(pending)
-            done += len(pending)
-            pending = []
+            done += waiting
+            pending, waiting = [], 0
             elapsed = time.monotonic() - started
             print(f"\r{done:,} articles ({(done - have) / elapsed:,.0f}/s, writer CPU "
                   f"{1000 * (time.process_time() - cpu) / (done - have):.2f} ms/article, load "
                   f"{os.getloadavg()[0]:.1f})", end="", file=sys.stderr, flush=True)
     if pending:
         writer.write(pending)
-        done += len(pending)
+        done += waiting
     writer.close()
     print(f"\n{done:,} articles ({done - have:,} new) in {time.monotonic() - started:.0f} s", file=sys.stderr)
 

@@ -95,10 +95,31 @@ class PostgresBackend:
         article_id: int | None = conn.execute(stmt).scalar_one_or_none()
         return article_id
 
-    def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:
-        """`base` narrowed to the matches, and the best-first ordering."""
-        text = sa.bindparam("q", " ".join(query_words), sa.Text)
-        query = sa.select(_query(text).label("q")).cte("search_query")
-        stmt = base.join(query, sa.true()).where(_search.op("@@")(query.c.q))
+    def matches(self, query_words: Sequence[str]) -> sa.Select[Any]:
+        """The ids of the articles matching every word, in no order."""
+        query = _query_cte(query_words)
+        return sa.select(articles.c.id).select_from(articles.join(query, sa.true())).where(_search.op("@@")(query.c.q))
+
+    def search(self, base: sa.Select[Any], query_words: Sequence[str],
+               candidates: int) -> tuple[sa.Select[Any], Any]:
+        """`base` narrowed to the newest `candidates` matches, and the best-first ordering among them.
+
+        ts_rank reads each match's tsvector: ranked over every match, a common word costs as
+        many detoasted vectors as it has articles. The newest `candidates` ids come first (the
+        planner picks a backward primary-key walk for common words, the GIN index for rare ones),
+        and only those are ranked."""
+        query = _query_cte(query_words)
+        newest = (sa.select(articles.c.id)
+                  .select_from(articles.join(query, sa.true()))
+                  .where(_search.op("@@")(query.c.q))
+                  .order_by(articles.c.id.desc())
+                  .limit(candidates)
+                  .subquery("search_candidates"))
+        stmt = base.join(newest, newest.c.id == articles.c.id).join(query, sa.true())
         # ts_rank weighs the title's 'A' lexemes above the body's 'B' ones.
         return stmt, sa.func.ts_rank(_search, query.c.q).desc()
+
+
+def _query_cte(query_words: Sequence[str]) -> Any:
+    text = sa.bindparam("q", " ".join(query_words), sa.Text)
+    return sa.select(_query(text).label("q")).cte("search_query")
