@@ -13,6 +13,8 @@ usage:
       addresses; a fresh SQLite database follows them all. Pass 1 fetches and stores every entry;
       then every source is made due again and pass 2 (all answer 304) is timed: the full polling
       cycle. Uses the leased pass of `newsdesk worker`. Reports peak RSS of the polling process.
+  python bench/scale.py calls DATABASE_URL [--rounds 10]
+      In-process: median wall and CPU ms of the storage and use-case calls behind each page.
   python bench/scale.py size DATABASE_URL
       Database size per article (SQLite file incl. WAL, or pg_database_size).
 """
@@ -263,6 +265,58 @@ def poll(args: argparse.Namespace) -> None:
                       "loadavg": os.getloadavg()[0]}, indent=1))
 
 
+def calls(args: argparse.Namespace) -> None:
+    """The storage and use-case calls behind each page, in this process: median wall and CPU ms
+    (CPU is what the call costs; wall adds the wait for a core on a shared machine)."""
+    import sqlalchemy as sa
+
+    from newsdesk.services import feedreader, reading
+    from newsdesk.services import stories as story_service
+    from newsdesk.services.reading import ListContext
+    from newsdesk.storage.sql import SqlStorage
+    from newsdesk.storage.stories import stories
+    from newsdesk.storage.users import EntryQuery
+
+    storage = SqlStorage(args.database_url)
+    rng = random.Random(5)
+    newest = storage.list_articles(limit=1)[0].id
+    with storage._read() as conn:
+        biggest = conn.execute(sa.select(stories.c.id).order_by(stories.c.size.desc()).limit(1)).scalar() or 1
+    user = storage.find_user("bench")
+    directory = feedreader.SourceDirectory(storage)
+    todo: dict[str, Any] = {
+        "list_articles(limit=30)": lambda: storage.list_articles(limit=30),
+        "reading.home_page": lambda: reading.home_page(storage),
+        "reading.article_page (Previous/Next)": lambda: reading.article_page(
+            storage, rng.randint(1, newest), ListContext.home()),
+        "story_page (biggest story)": lambda: story_service.story_page(storage, biggest),
+        "count_articles": lambda: storage.count_articles(),
+    }
+    for term in ("government", "kabinet", "broadband"):
+        todo[f"search_articles({term!r}, limit=30)"] = lambda t=term: storage.search_articles(t, limit=30)
+        todo[f"count_search({term!r})"] = lambda t=term: storage.count_search(t)
+        todo[f"reading.search_page({term!r})"] = lambda t=term: reading.search_page(storage, t)
+    if user is not None:
+        query = EntryQuery(user_id=user.id, limit=100)
+        todo["feedreader.entries(limit=100)"] = lambda: feedreader.entries(storage, query)
+        todo["feedreader.count_entries (miniflux total)"] = lambda: feedreader.count_entries(storage, query)
+        todo["SourceDirectory.sources() (all 20,000)"] = lambda: (directory.invalidate(), directory.sources())
+    out = {}
+    for name, call in todo.items():
+        call()
+        walls, cpus = [], []
+        for _ in range(args.rounds):
+            wall, cpu = time.perf_counter(), time.process_time()
+            call()
+            walls.append(1000 * (time.perf_counter() - wall))
+            cpus.append(1000 * (time.process_time() - cpu))
+        out[name] = {"wall_ms": round(statistics.median(walls), 1), "cpu_ms": round(statistics.median(cpus), 1)}
+        print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
+    storage.close()
+    print(json.dumps({"articles": storage.count_articles(), "median_of": args.rounds, "calls": out,
+                      "loadavg": os.getloadavg()}, indent=1))
+
+
 def size(args: argparse.Namespace) -> None:
     from newsdesk.storage.sql import SqlStorage
 
@@ -297,10 +351,13 @@ def main() -> None:
     q.add_argument("--profile", action="store_true", help="print a cProfile of pass 2 to stderr")
     q.add_argument("--skip-first", action="store_true",
                    help="store the feeds' ETags up front instead of running pass 1 (which only sets up)")
+    c = sub.add_parser("calls")
+    c.add_argument("database_url")
+    c.add_argument("--rounds", type=int, default=10)
     s = sub.add_parser("size")
     s.add_argument("database_url")
     args = parser.parse_args()
-    {"pages": pages, "poll": poll, "size": size}[args.command](args)
+    {"pages": pages, "poll": poll, "calls": calls, "size": size}[args.command](args)
 
 
 if __name__ == "__main__":
