@@ -165,6 +165,8 @@ def pages(args: argparse.Namespace) -> None:
                         raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:200]}")
                 server_cpu_ms[name] = 1000 * (_cpu_seconds(server.pid) - cpu) / args.rounds
                 results[name] = times
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            server_peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
     finally:
         if ingest is not None:
             ingest.terminate()
@@ -177,6 +179,7 @@ def pages(args: argparse.Namespace) -> None:
                       # the server process's CPU per request (mean): what the page costs, without
                       # the time it waited for a core on a shared machine
                       "server_cpu_ms": {k: round(v, 1) for k, v in server_cpu_ms.items()},
+                      "server_peak_rss_mb": round(server_peak_mb, 1),
                       "loadavg": os.getloadavg()}, indent=1))
 
 
