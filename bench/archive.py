@@ -417,6 +417,20 @@ def chunks(start: int, stop: int, size: int) -> Iterator[tuple[int, int]]:
         yield at, min(stop, at + size)
 
 
+def _bounded(pool: Any, tasks: Iterator[Any], ahead: int) -> Iterator[Packed]:
+    """The chunks in order, at most `ahead` in flight: Pool.imap reads every task at once and
+    queues every result the writer has not taken yet (2.6 GB at 550,000 articles)."""
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    for task in tasks:
+        pending.append(pool.apply_async(_build_chunk, (task,)))
+        if len(pending) >= ahead:
+            yield pending.popleft().get()
+    while pending:
+        yield pending.popleft().get()
+
+
 def build_archive(args: argparse.Namespace, storage: SqlStorage, bases: list[Base], n_english: int,
                   source_ids: list[int]) -> None:
     plan = Plan(args.articles, len(source_ids), n_english, len(bases) - n_english, args.seed)
@@ -439,7 +453,7 @@ def build_archive(args: argparse.Namespace, storage: SqlStorage, bases: list[Bas
     waiting = 0
     if args.jobs > 1:
         pool = Pool(args.jobs, initializer=_init, initargs=(bases, source_ids, args.seed))
-        results: Iterator[Packed] = pool.imap(_build_chunk, tasks, chunksize=1)
+        results = _bounded(pool, tasks, 2 * args.jobs)
     else:
         _init(bases, source_ids, args.seed)
         results = map(_build_chunk, tasks)
