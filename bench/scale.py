@@ -4,13 +4,17 @@ usage:
   python bench/scale.py pages DATABASE_URL [--rounds 40] [--ingest]
       Starts `newsdesk serve` on the archive (made by bench/archive.py) in its own process and
       measures, from this second process, the latency of home, next page, article (Previous/Next),
-      source, source next page and search, sequentially (one request at a time, after a warm-up).
+      source, source next page, story, search, and the API listings (own API, Miniflux entries,
+      Google Reader ids and contents, with a user and API key it creates), sequentially (one
+      request at a time, after a warm-up); beside it the server process's CPU per request.
       With --ingest, bench/archive.py --append writes new articles into the same database meanwhile.
   python bench/scale.py poll [--feeds 20000] [--hosts 200] [--workers 1]
       Serves FEEDS small RSS feeds from bench/feedserver.py (a separate process) on HOSTS loopback
       addresses; a fresh SQLite database follows them all. Pass 1 fetches and stores every entry;
       then every source is made due again and pass 2 (all answer 304) is timed: the full polling
       cycle. Uses the leased pass of `newsdesk worker`. Reports peak RSS of the polling process.
+  python bench/scale.py calls DATABASE_URL [--rounds 10]
+      In-process: median wall and CPU ms of the storage and use-case calls behind each page.
   python bench/scale.py size DATABASE_URL
       Database size per article (SQLite file incl. WAL, or pg_database_size).
 """
@@ -33,6 +37,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -55,20 +60,44 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def _bench_user(storage: Any) -> tuple[str, str]:
+    """A user and an API key for the API listings (services/accounts.py, as `newsdesk users add`
+    and `newsdesk apikeys create` do); the key is new each run, the user is reused."""
+    from newsdesk.services.accounts import Accounts
+
+    accounts = Accounts(storage, "bench")
+    user = storage.find_user("bench") or accounts.create_user("bench", "bench-password-123")
+    _, key = accounts.create_api_key(user.id, "bench/scale.py")
+    return user.name, key
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pages(args: argparse.Namespace) -> None:
+    import sqlalchemy as sa
+
+    from newsdesk.storage.schema import articles
     from newsdesk.storage.sql import SqlStorage
+    from newsdesk.storage.stories import stories
 
     storage = SqlStorage(args.database_url)
+    storage.migrate()
     count = storage.count_articles()
     newest = storage.list_articles(limit=1)[0].id
     rng = random.Random(3)
     with storage._read() as conn:
-        import sqlalchemy as sa
-
-        from newsdesk.storage.schema import articles
         big = conn.execute(sa.select(articles.c.source_id, sa.func.count()).group_by(articles.c.source_id)
                            .order_by(sa.func.count().desc()).limit(5)).all()
+        # the story page: the 5 biggest stories and 15 random ones (most stories have 1 or 2 articles)
+        top_stories = conn.execute(sa.select(stories.c.id).order_by(stories.c.size.desc()).limit(5)).scalars().all()
+        last_story = conn.execute(sa.select(sa.func.max(stories.c.id))).scalar() or 0
     source_ids = [row[0] for row in big] + [rng.randint(1, 20_000) for _ in range(5)]
+    story_ids = list(top_stories) + [rng.randint(1, last_story) for _ in range(15)] if last_story else []
+    user_name, api_key = _bench_user(storage)
     storage.close()
     port = free_port()
     data = tempfile.mkdtemp(prefix="bench-scale-")
@@ -77,14 +106,19 @@ def pages(args: argparse.Namespace) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     ingest = None
     base = f"http://127.0.0.1:{port}"
+    results: dict[str, list[float]] = {}
+    server_cpu_ms: dict[str, float] = {}
     try:
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(200):
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(300):
                 try:
                     client.get("/")
                     break
                 except httpx.TransportError:
                     time.sleep(0.2)
+            login = client.post("/accounts/ClientLogin", data={"Email": user_name, "Passwd": api_key})
+            login.raise_for_status()
+            greader_token = login.text.split("Auth=")[1].strip()
             if args.ingest:
                 ingest = subprocess.Popen([PYTHON, str(ROOT / "bench/archive.py"), args.database_url, "--append",
                                            "--articles", "1000000", "--batch", "50"], env=ENV, cwd=ROOT,
@@ -92,41 +126,61 @@ def pages(args: argparse.Namespace) -> None:
                 time.sleep(3)
             home = client.get("/").text
             before = _first_link(home, "?before=")
-            targets: dict[str, list[str]] = {
-                "home": ["/"],
-                "home, next page": [f"/{before}"] if before else ["/"],
-                "article": [f"/articles/{rng.randint(1, newest)}" for _ in range(args.rounds)],
-                "source": [f"/sources/{s}" for s in source_ids],
-                "search": [f"/search?q={t}" for t in SEARCH_TERMS],
-                "search, page 2": [f"/search?q={t}&page=2" for t in SEARCH_TERMS],
+            own = {"x-api-key": api_key}
+            miniflux = {"X-Auth-Token": api_key}
+            greader = {"Authorization": f"GoogleLogin auth={greader_token}"}
+            reading_list = "user/-/state/com.google/reading-list"
+            targets: dict[str, tuple[list[str], dict[str, str]]] = {
+                "home": (["/"], {}),
+                "home, next page": ([f"/{before}"] if before else ["/"], {}),
+                "article": ([f"/articles/{rng.randint(1, newest)}" for _ in range(args.rounds)], {}),
+                "source": ([f"/sources/{s}" for s in source_ids], {}),
+                "story": ([f"/stories/{s}" for s in story_ids], {}),
+                "search": ([f"/search?q={t}" for t in SEARCH_TERMS], {}),
+                "search, page 2": ([f"/search?q={t}&page=2" for t in SEARCH_TERMS], {}),
+                "api: /api/v1/articles": (["/api/v1/articles"], own),
+                "api: /api/v1/search": ([f"/api/v1/search?q={t}" for t in SEARCH_TERMS], own),
+                "miniflux: /v1/entries?limit=100": (["/v1/entries?limit=100"], miniflux),
+                "greader: stream/items/ids n=1000": ([f"/reader/api/0/stream/items/ids?s={reading_list}&n=1000"],
+                                                     greader),
+                "greader: stream/contents n=50": ([f"/reader/api/0/stream/contents/{reading_list}?n=50"], greader),
             }
+            if not story_ids:
+                del targets["story"]
             source_page = client.get(f"/sources/{source_ids[0]}").text
             older = _first_link(source_page, "?before=")
             if older:
-                targets["source, next page"] = [f"/sources/{source_ids[0]}{older}"]
-            results: dict[str, list[float]] = {}
-            for name, paths in targets.items():
+                targets["source, next page"] = ([f"/sources/{source_ids[0]}{older}"], {})
+            for name, (paths, headers) in targets.items():
                 for path in paths[:3]:  # warm-up
-                    client.get(path)
+                    client.get(path, headers=headers)
                 times = []
+                cpu = _cpu_seconds(server.pid)
                 for n in range(args.rounds):
                     path = paths[n % len(paths)]
                     start = time.perf_counter()
-                    response = client.get(path)
+                    response = client.get(path, headers=headers)
                     times.append((time.perf_counter() - start) * 1000)
                     if response.status_code not in (200, 404):
-                        raise SystemExit(f"{path}: HTTP {response.status_code}")
+                        raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:200]}")
+                server_cpu_ms[name] = 1000 * (_cpu_seconds(server.pid) - cpu) / args.rounds
                 results[name] = times
+            status = Path(f"/proc/{server.pid}/status").read_text()
+            server_peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
     finally:
         if ingest is not None:
             ingest.terminate()
             ingest.wait()
         server.terminate()
         server.wait()
-    print(json.dumps({"articles": count, "ingest": bool(args.ingest),
+    print(json.dumps({"articles": count, "ingest": bool(args.ingest), "rounds": args.rounds,
                       "p50_ms": {k: round(statistics.median(v), 1) for k, v in results.items()},
                       "p95_ms": {k: round(pct(v, 95), 1) for k, v in results.items()},
-                      "loadavg": os.getloadavg()[0]}, indent=1))
+                      # the server process's CPU per request (mean): what the page costs, without
+                      # the time it waited for a core on a shared machine
+                      "server_cpu_ms": {k: round(v, 1) for k, v in server_cpu_ms.items()},
+                      "server_peak_rss_mb": round(server_peak_mb, 1),
+                      "loadavg": os.getloadavg()}, indent=1))
 
 
 def _first_link(page: str, marker: str) -> str | None:
@@ -214,6 +268,58 @@ def poll(args: argparse.Namespace) -> None:
                       "loadavg": os.getloadavg()[0]}, indent=1))
 
 
+def calls(args: argparse.Namespace) -> None:
+    """The storage and use-case calls behind each page, in this process: median wall and CPU ms
+    (CPU is what the call costs; wall adds the wait for a core on a shared machine)."""
+    import sqlalchemy as sa
+
+    from newsdesk.services import feedreader, reading
+    from newsdesk.services import stories as story_service
+    from newsdesk.services.reading import ListContext
+    from newsdesk.storage.sql import SqlStorage
+    from newsdesk.storage.stories import stories
+    from newsdesk.storage.users import EntryQuery
+
+    storage = SqlStorage(args.database_url)
+    rng = random.Random(5)
+    newest = storage.list_articles(limit=1)[0].id
+    with storage._read() as conn:
+        biggest = conn.execute(sa.select(stories.c.id).order_by(stories.c.size.desc()).limit(1)).scalar() or 1
+    user = storage.find_user("bench")
+    directory = feedreader.SourceDirectory(storage)
+    todo: dict[str, Any] = {
+        "list_articles(limit=30)": lambda: storage.list_articles(limit=30),
+        "reading.home_page": lambda: reading.home_page(storage),
+        "reading.article_page (Previous/Next)": lambda: reading.article_page(
+            storage, rng.randint(1, newest), ListContext.home()),
+        "story_page (biggest story)": lambda: story_service.story_page(storage, biggest),
+        "count_articles": lambda: storage.count_articles(),
+    }
+    for term in ("government", "kabinet", "broadband"):
+        todo[f"search_articles({term!r}, limit=30)"] = lambda t=term: storage.search_articles(t, limit=30)
+        todo[f"count_search({term!r})"] = lambda t=term: storage.count_search(t)
+        todo[f"reading.search_page({term!r})"] = lambda t=term: reading.search_page(storage, t)
+    if user is not None:
+        query = EntryQuery(user_id=user.id, limit=100)
+        todo["feedreader.entries(limit=100)"] = lambda: feedreader.entries(storage, query)
+        todo["feedreader.count_entries (miniflux total)"] = lambda: feedreader.count_entries(storage, query)
+        todo["SourceDirectory.sources() (all 20,000)"] = lambda: (directory.invalidate(), directory.sources())
+    out = {}
+    for name, call in todo.items():
+        call()
+        walls, cpus = [], []
+        for _ in range(args.rounds):
+            wall, cpu = time.perf_counter(), time.process_time()
+            call()
+            walls.append(1000 * (time.perf_counter() - wall))
+            cpus.append(1000 * (time.process_time() - cpu))
+        out[name] = {"wall_ms": round(statistics.median(walls), 1), "cpu_ms": round(statistics.median(cpus), 1)}
+        print(f"{name}: {out[name]}", file=sys.stderr, flush=True)
+    storage.close()
+    print(json.dumps({"articles": storage.count_articles(), "median_of": args.rounds, "calls": out,
+                      "loadavg": os.getloadavg()}, indent=1))
+
+
 def size(args: argparse.Namespace) -> None:
     from newsdesk.storage.sql import SqlStorage
 
@@ -248,10 +354,13 @@ def main() -> None:
     q.add_argument("--profile", action="store_true", help="print a cProfile of pass 2 to stderr")
     q.add_argument("--skip-first", action="store_true",
                    help="store the feeds' ETags up front instead of running pass 1 (which only sets up)")
+    c = sub.add_parser("calls")
+    c.add_argument("database_url")
+    c.add_argument("--rounds", type=int, default=10)
     s = sub.add_parser("size")
     s.add_argument("database_url")
     args = parser.parse_args()
-    {"pages": pages, "poll": poll, "size": size}[args.command](args)
+    {"pages": pages, "poll": poll, "calls": calls, "size": size}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 from newsdesk.models import ArticleCursor, NewArticle, NewSource
+from newsdesk.services.stories import story_page
 from newsdesk.storage.base import ArticleFilter
 from newsdesk.storage.sql import SqlStorage
+from newsdesk.stories.records import HOW_CLUSTER, HOW_NEW, AssignmentRecord
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -29,6 +31,14 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlStorage]:
         storage.add_article(NewArticle(source_id=1 + n % 20, url=f"http://s{n % 20}.example/{n}",
                                        title=f"Haven nieuws {n}", text="De haven van Rotterdam groeit.",
                                        fetched_at=NOW - timedelta(minutes=n), language="nl"))
+    # stories of 5 articles each over the newest 100 (as the clusterer records them)
+    story_id = None
+    for n in range(1, 101):
+        new_story = n % 5 == 1
+        _, story_id = storage.record_assignment(AssignmentRecord(
+            n, None if new_story else story_id, f"Haven nieuws {n}", NOW - timedelta(minutes=n),
+            HOW_NEW if new_story else HOW_CLUSTER, canonical_url=f"https://s.example/{n}",
+            entities=(("haven", "Haven", "LOC", 1), (f"e{n}", f"E{n}", "ORG", 1))), storage.story_generation())
     with storage._write() as conn:
         conn.exec_driver_sql("ANALYZE")
     yield storage
@@ -90,3 +100,34 @@ def test_search_goes_through_the_full_text_index(archive: SqlStorage) -> None:
     found = plans(archive, lambda: archive.search_articles("haven", limit=20))
     assert any("VIRTUAL TABLE INDEX" in line for _, plan in found for line in plan)
     assert not [line for _, plan in found for line in plan if line.startswith("SCAN articles")]
+
+
+def test_search_ranks_and_counts_a_bounded_set(archive: SqlStorage) -> None:
+    # "haven" is in every article: ranking reads the newest SEARCH_CANDIDATES rowids from the FTS
+    # index (ORDER BY rowid DESC LIMIT), and the count stops at SEARCH_COUNT_LIMIT + 1
+    for call in (lambda: archive.search_articles("haven", limit=20), lambda: archive.count_search("haven"),
+                 lambda: archive.search_articles("haven", limit=20, offset=40)):
+        found = plans(archive, call)
+        lines = [line for _, plan in found for line in plan]
+        assert any("VIRTUAL TABLE INDEX" in line for line in lines)
+        assert not [line for line in lines if line.startswith("SCAN articles") or line.startswith("SCAN sources")]
+    statements = [statement for statement, _ in plans(archive, lambda: archive.search_articles("haven"))]
+    assert any("ORDER BY article_search.rowid DESC" in s and "LIMIT" in s for s in statements)
+    count = [statement for statement, _ in plans(archive, lambda: archive.count_search("haven"))]
+    assert any("LIMIT" in s for s in count)
+
+
+def test_story_page_reads_only_its_story(archive: SqlStorage) -> None:
+    member = archive.story_of_article(7)
+    assert member is not None
+
+    def page() -> None:  # what GET /stories/{id} reads (web/stories.py)
+        view = story_page(archive, member.story_id)
+        for m in view.members[:20]:
+            archive.article_entities(m.article_id)
+
+    for statement, plan in plans(archive, page):
+        # sorting one story's members (bounded by its size) is fine; scanning a table is not
+        bad = [line for line in plan if line.startswith("SCAN ") and "USING" not in line
+               and "CONSTANT" not in line]
+        assert not bad, f"{bad} in the plan of {statement}"

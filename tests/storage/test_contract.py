@@ -554,6 +554,25 @@ def test_search_limit_and_offset(storage: SqlStorage) -> None:
     assert storage.count_search("hail") == 7
 
 
+def test_search_ranks_only_the_newest_candidates_and_bounds_the_count(
+        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr(sql_module, "SEARCH_COUNT_LIMIT", 4)
+    source_id = add_source(storage)
+    # stored first: the best match of all, but older than the three newest matches
+    add(storage, source_id, "old", title="Hail", text="hail hail hail", published_at=T0 - timedelta(days=9))
+    ids = [add(storage, source_id, n, title="Weather", text="Some hail.", published_at=T0 - timedelta(hours=n))
+           for n in range(4)]
+    best = add(storage, source_id, "best", title="Hail", text="hail", published_at=T0 - timedelta(days=3))
+    # among the newest three stored (ids[2], ids[3], best): best match first, then newest first
+    assert [a.id for a in storage.search_articles("hail")] == [best, ids[2], ids[3]]
+    assert [a.id for a in storage.search_articles("hail", limit=2, offset=1)] == [ids[2], ids[3]]
+    assert storage.count_search("hail") == 5  # six matches: "more than 4"
+    assert storage.count_search("weather") == 4  # exactly four
+    monkeypatch.setattr(sql_module, "SEARCH_COUNT_LIMIT", 10)
+    assert storage.count_search("hail") == 6
+
+
 def test_search_finds_summary_of_failed_fetches(storage: SqlStorage) -> None:
     source_id = add_source(storage)
     add(storage, source_id, 1, title="Feed title", summary="Overstromingen in Limburg", language="nl",

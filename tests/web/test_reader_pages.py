@@ -114,6 +114,27 @@ def test_search_counts_results_and_keeps_the_query(client: TestClient, seeded) -
     assert parse_qs(urlsplit(href).query) == {"from": ["search:Groenland"]}
 
 
+def test_search_says_more_than_the_count_bound(client: TestClient, seeded,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsdesk.storage import sql
+
+    monkeypatch.setattr(sql, "SEARCH_COUNT_LIMIT", 2)
+    monkeypatch.setattr(reading, "SEARCH_COUNT_LIMIT", 2)
+    assert len(seeded.home) > 2
+    assert page(client, "/search?q=artikel").cssselect(".count")[0].text_content() == \
+        "More than 2 results for “artikel”"
+    dutch = lxml.html.fromstring(client.get("/search?q=artikel&lang=nl").text)
+    assert dutch.cssselect(".count")[0].text_content() == "Meer dan 2 resultaten voor „artikel”"
+
+
+def test_counts_use_the_readers_thousands_separator() -> None:
+    from newsdesk.web.i18n import format_count
+
+    assert format_count(1000, "en") == "1,000"
+    assert format_count(1000, "nl") == "1.000"
+    assert format_count(999, "nl") == "999"
+
+
 def test_search_pagination_and_empty_query(client: TestClient, seeded,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reading, "PAGE_SIZE", 2)

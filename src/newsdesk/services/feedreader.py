@@ -82,6 +82,17 @@ class SourceDirectory:
             self._sources, self._loaded_at = loaded, now
         return loaded
 
+    def some(self, ids: Iterable[int]) -> dict[int, Source]:
+        """The sources of `ids` (unknown ids left out): from the directory while it is fresh, else
+        only those rows. A page of entries needs a few sources; reloading all of them cost ~340 ms
+        of CPU at 20,000 sources, on every API page once the directory had expired."""
+        wanted = set(ids)
+        now = self._clock()
+        with self._lock:
+            if now - self._loaded_at < self.ttl:
+                return {i: self._sources[i] for i in wanted if i in self._sources}
+        return {source.id: source for source in self.storage.list_sources_uncounted(sorted(wanted))}
+
     def get(self, source_id: int) -> Source:
         source = self.sources().get(source_id)
         if source is None:

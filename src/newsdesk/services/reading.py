@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from ..models import Article, ArticleCursor, ArticleListItem, Source
-from ..storage.base import ArticleFilter, Storage
+from ..storage.base import SEARCH_COUNT_LIMIT, ArticleFilter, Storage
 
 __all__ = [
     "PAGE_SIZE",
@@ -138,6 +138,8 @@ class Listing:
     newer: str | None = None
     #: the number of search results (None for date lists, which are not counted)
     total: int | None = None
+    #: True when there are more results than `total`: search counts up to SEARCH_COUNT_LIMIT
+    total_is_bound: bool = False
     #: the source of a source page
     source: Source | None = None
 
@@ -206,15 +208,17 @@ def search_page(storage: Storage, query: str, *, page: str | None = None) -> Lis
     number = parse_page_number(page)
     if not context.query:
         return Listing(context, (), total=0)
-    total = storage.count_search(context.query)
+    counted = storage.count_search(context.query)
+    total = min(counted, SEARCH_COUNT_LIMIT)
     items = storage.search_articles(context.query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
-    more = number * PAGE_SIZE < total and number < MAX_SEARCH_PAGE
+    more = number * PAGE_SIZE < counted and number < MAX_SEARCH_PAGE and len(items) == PAGE_SIZE
     return Listing(
         context,
         tuple(items),
         older=str(number + 1) if more else None,
         newer=str(number - 1) if number > 1 else None,
         total=total,
+        total_is_bound=counted > SEARCH_COUNT_LIMIT,
     )
 
 

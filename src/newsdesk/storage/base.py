@@ -29,7 +29,15 @@ from .profiles import ProfilesStorage
 from .stories import StoriesStorage
 from .users import UsersStorage
 
-__all__ = ["ArticleFilter", "ArticlesStorage", "SearchStorage", "SourcesStorage", "Storage"]
+__all__ = [
+    "SEARCH_CANDIDATES",
+    "SEARCH_COUNT_LIMIT",
+    "ArticleFilter",
+    "ArticlesStorage",
+    "SearchStorage",
+    "SourcesStorage",
+    "Storage",
+]
 
 
 @dataclass(frozen=True)
@@ -91,12 +99,23 @@ class ArticlesStorage(Protocol):
         """The page as fetched, for re-extraction; None if not kept."""
 
 
+#: search ranks only this many matches, the most recently stored: a common word matches a large
+#: part of a big archive, and ranking all of them grew with it (~0.7 s at 100,000 articles). A query
+#: with fewer matches is ranked whole.
+SEARCH_CANDIDATES = 1000
+#: count_search counts up to this; more is reported as SEARCH_COUNT_LIMIT + 1 ("more than 1,000")
+SEARCH_COUNT_LIMIT = 1000
+
+
 class SearchStorage(Protocol):
     def search_articles(self, query: str, *, limit: int = 50, offset: int = 0) -> list[ArticleListItem]:
         """Articles matching every word of `query` in title or body, with language-aware stemming (a
-        Dutch `heffingen` finds `heffing`), best match first, newest first among equals."""
+        Dutch `heffingen` finds `heffing`), best match first, newest first among equals. Of a query
+        with more than SEARCH_CANDIDATES matches, only the SEARCH_CANDIDATES newest (by id, i.e.
+        the most recently stored) are ranked and returned."""
 
-    def count_search(self, query: str) -> int: ...
+    def count_search(self, query: str) -> int:
+        """The number of matches, up to SEARCH_COUNT_LIMIT; SEARCH_COUNT_LIMIT + 1 means more."""
 
 
 class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,

@@ -296,8 +296,8 @@ def _topic_select(backend: _Backend, base: sa.Select[Any], topic_kind: TopicKind
     query_words = words(topic[:500])[:16]
     if not query_words:
         return None
-    stmt, _ = backend.search(base, query_words)
-    return stmt
+    # every match (a digest's period bounds it), not search's newest-first candidates
+    return base.where(articles.c.id.in_(backend.matches(query_words)))
 
 
 class NewslettersMixin:

@@ -32,7 +32,7 @@ from ..models import (
     SourceKind,
 )
 from ..stemming import words
-from .base import ArticleFilter
+from .base import SEARCH_CANDIDATES, SEARCH_COUNT_LIMIT, ArticleFilter
 from .leases import LeasesMixin
 from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
@@ -93,7 +93,9 @@ class _Backend(Protocol):
     def insert(self, table: sa.Table) -> Any: ...
     def insert_articles(self, conn: sa.Connection, rows: Sequence[ArticleRow]) -> list[int | None]:
         """Insert the rows (skipping URLs stored already) and index them; ids in order, None if skipped."""
-    def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]: ...
+    def matches(self, query_words: Sequence[str]) -> sa.Select[Any]: ...
+    def search(self, base: sa.Select[Any], query_words: Sequence[str],
+               candidates: int) -> tuple[sa.Select[Any], Any]: ...
 
 
 def sort_time(published_at: datetime | None, fetched_at: datetime) -> datetime:
@@ -529,20 +531,22 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         """Articles holding every word of `query` (each in any of its stemmed forms) in title or
         body; best match first (title above body), newest first among equals. Only the words of
         the query count: quotes, operators and other syntax are ignored. A query without words
-        finds nothing."""
+        finds nothing. Only the SEARCH_CANDIDATES newest matches are ranked (see storage.base)."""
         query_words = _query_words(query)
         if not query_words:
             return []
         base = sa.select(*_LIST_COLUMNS).select_from(_FROM)
-        stmt, best_first = self._backend.search(base, query_words)
+        stmt, best_first = self._backend.search(base, query_words, SEARCH_CANDIDATES)
         stmt = stmt.order_by(best_first, *_NEWEST_FIRST).limit(_clamp(limit)).offset(max(0, offset))
         with self._read() as conn:
             return [_to_item(row) for row in conn.execute(stmt)]
 
     def count_search(self, query: str) -> int:
+        """The number of matches, counted up to SEARCH_COUNT_LIMIT: a larger count is returned as
+        SEARCH_COUNT_LIMIT + 1, "more than SEARCH_COUNT_LIMIT"."""
         query_words = _query_words(query)
         if not query_words:
             return 0
-        stmt, _ = self._backend.search(sa.select(articles.c.id).select_from(_FROM), query_words)
+        bounded = self._backend.matches(query_words).limit(SEARCH_COUNT_LIMIT + 1).subquery()
         with self._read() as conn:
-            return int(conn.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one())
+            return int(conn.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one())

@@ -136,13 +136,29 @@ class SqliteBackend:
             conn.execute(_INSERT_FTS, search_rows)
         return ids
 
-    def search(self, base: sa.Select[Any], query_words: Sequence[str]) -> tuple[sa.Select[Any], Any]:
-        """`base` narrowed to the matches, and the best-first ordering."""
-        stmt = base.join(_fts, _fts.c.rowid == articles.c.id).where(
-            _fts_ref.op("MATCH")(sa.bindparam("match", match_expression(query_words), sa.Text))
-        )
-        # bm25 is lower for a better match.
-        return stmt, sa.func.bm25(_fts_ref, TITLE_WEIGHT, BODY_WEIGHT).asc()
+    def matches(self, query_words: Sequence[str]) -> sa.Select[Any]:
+        """The ids of the articles matching every word, in no order."""
+        return sa.select(_fts.c.rowid.label("id")).where(_match(query_words))
+
+    def search(self, base: sa.Select[Any], query_words: Sequence[str],
+               candidates: int) -> tuple[sa.Select[Any], Any]:
+        """`base` narrowed to the newest `candidates` matches, and the best-first ordering among them.
+
+        FTS5 walks a MATCH in rowid order, so ORDER BY rowid DESC LIMIT stops after `candidates`
+        rows, and bm25 is computed for those only; ranking every match first cost ~0.5 s for a
+        common word at 100,000 articles."""
+        newest = (sa.select(_fts.c.rowid.label("id"),
+                            # bm25 is lower for a better match.
+                            sa.func.bm25(_fts_ref, TITLE_WEIGHT, BODY_WEIGHT).label("rank"))
+                  .where(_match(query_words))
+                  .order_by(_fts.c.rowid.desc())
+                  .limit(candidates)
+                  .subquery("search_candidates"))
+        return base.join(newest, newest.c.id == articles.c.id), newest.c.rank.asc()
+
+
+def _match(query_words: Sequence[str]) -> sa.ColumnElement[bool]:
+    return _fts_ref.op("MATCH")(sa.bindparam("match", match_expression(query_words), sa.Text))
 
 
 def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:

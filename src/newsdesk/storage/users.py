@@ -185,9 +185,9 @@ class UsersStorage(Protocol):
     def unread_counts(self, user_id: int) -> list[UnreadCount]:
         """Per source with unread articles: the count and the newest unread one's time."""
 
-    def list_sources_uncounted(self) -> list[Source]:
-        """Every source, by id, without article_count: list_sources counts every article, which the
-        APIs cannot afford on each request over a large archive."""
+    def list_sources_uncounted(self, ids: Iterable[int] | None = None) -> list[Source]:
+        """Every source (or those of `ids`), by id, without article_count: list_sources counts every
+        article, which the APIs cannot afford on each request over a large archive."""
 
 
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
@@ -486,11 +486,16 @@ class UsersMixin:
         with self._read() as conn:
             return list(conn.execute(stmt).scalars())
 
-    def list_sources_uncounted(self: _Plumbing) -> list[Source]:
+    def list_sources_uncounted(self: _Plumbing, ids: Iterable[int] | None = None) -> list[Source]:
         from .sql import _to_source  # sql.py imports this module; the row conversion is its own
 
         with self._read() as conn:
-            return [_to_source(row) for row in conn.execute(sa.select(sources).order_by(sources.c.id))]
+            if ids is None:
+                return [_to_source(row) for row in conn.execute(sa.select(sources).order_by(sources.c.id))]
+            found = []
+            for chunk in _chunks(ids):
+                found += [_to_source(row) for row in conn.execute(sa.select(sources).where(sources.c.id.in_(chunk)))]
+            return sorted(found, key=lambda source: source.id)
 
     def unread_counts(self: _Plumbing, user_id: int) -> list[UnreadCount]:
         stmt = (

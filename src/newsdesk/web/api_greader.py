@@ -213,7 +213,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         return item
 
     def contents_json(stream_id: str, items: list[UserArticle], continuation: str | None) -> dict[str, Any]:
-        sources = directory.sources()
+        sources = directory.some(entry.article.source_id for entry in items)
         body: dict[str, Any] = {
             "direction": "ltr",
             "id": stream_id,

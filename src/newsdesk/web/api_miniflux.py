@@ -205,7 +205,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     def entries_response(request: Request, user: User, query: EntryQuery) -> Response:
         items = feedreader.entries(storage, query)
         total = feedreader.count_entries(storage, query)
-        sources = directory.sources()
+        sources = directory.some(e.article.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
         return JSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
 
@@ -318,7 +318,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/feeds/{feed_id}/entries/{entry_id}")
     def feed_entry(user: CurrentUser, feed_id: str, entry_id: str) -> Response:
         entry = one_entry(user, int_param(entry_id, "entry_id") or 0, int_param(feed_id, "feed_id") or 0)
-        return JSONResponse(entry_json(entry, user, directory.sources()))
+        return JSONResponse(entry_json(entry, user, directory.some([entry.article.source_id])))
 
     @router.get("/entries")
     def entries(request: Request, user: CurrentUser) -> Response:
@@ -339,8 +339,8 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     @router.get("/entries/{entry_id}")
     def entry(user: CurrentUser, entry_id: str) -> Response:
-        return JSONResponse(entry_json(one_entry(user, int_param(entry_id, "entry_id") or 0), user,
-                                       directory.sources()))
+        found = one_entry(user, int_param(entry_id, "entry_id") or 0)
+        return JSONResponse(entry_json(found, user, directory.some([found.article.source_id])))
 
     @router.put("/entries/{entry_id}/bookmark")
     def bookmark(user: CurrentUser, entry_id: str) -> Response:

@@ -26,7 +26,7 @@ from ..errors_accounts import AuthenticationError, InvalidRequestError
 from ..models import Article, ArticleCursor, ArticleListItem, Source
 from ..models_accounts import User
 from ..services.reading import BadListParameterError, decode_cursor, encode_cursor, normalise_query
-from ..storage.base import ArticleFilter
+from ..storage.base import SEARCH_COUNT_LIMIT, ArticleFilter
 from .api_common import ApiContext
 
 __all__ = ["own_api_router"]
@@ -72,7 +72,10 @@ class ArticlePage(BaseModel):
 
 
 class SearchPage(ArticlePage):
+    #: the number of results, counted up to 1,000
     total: int
+    #: true when there are more than `total` results (only the 1,000 newest matches are ranked)
+    total_is_bound: bool = False
 
 
 class SourceOut(BaseModel):
@@ -204,10 +207,11 @@ def own_api_router(ctx: ApiContext) -> APIRouter:
                cursor: Cursor = None) -> Response:
         query = normalise_query(q)
         offset = _search_offset(cursor)
-        total = storage.count_search(query) if query else 0
+        counted = storage.count_search(query) if query else 0
         items = storage.search_articles(query, limit=limit, offset=offset) if query else []
-        more = offset + len(items) < min(total, MAX_SEARCH_OFFSET) and len(items) == limit
-        return _etagged(request, {"items": [_summary(i) for i in items], "total": total,
+        more = offset + len(items) < min(counted, MAX_SEARCH_OFFSET) and len(items) == limit
+        return _etagged(request, {"items": [_summary(i) for i in items], "total": min(counted, SEARCH_COUNT_LIMIT),
+                                  "total_is_bound": counted > SEARCH_COUNT_LIMIT,
                                   "next_cursor": _search_cursor(offset + limit) if more else None})
 
     openapi_cache: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-__all__ = ["LANGUAGES", "LANGUAGE_COOKIE", "Labels", "choose_language", "format_time", "labels_for"]
+__all__ = ["LANGUAGES", "LANGUAGE_COOKIE", "Labels", "choose_language", "format_count", "format_time", "labels_for"]
 
 LANGUAGES = ("en", "nl")
 LANGUAGE_COOKIE = "newsdesk_lang"
@@ -29,6 +29,7 @@ _EN: dict[str, str] = {
     "no_results": "Nothing found.",
     "results": "{count} results for “{query}”",
     "result": "1 result for “{query}”",
+    "results_more": "More than {count} results for “{query}”",
     "search_hint": "Search titles and article text.",
     "by": "By",
     "not_extracted": "The full article could not be collected; this is the feed's summary.",
@@ -98,6 +99,7 @@ _NL: dict[str, str] = {
     "no_results": "Niets gevonden.",
     "results": "{count} resultaten voor „{query}”",
     "result": "1 resultaat voor „{query}”",
+    "results_more": "Meer dan {count} resultaten voor „{query}”",
     "search_hint": "Zoek in titels en artikeltekst.",
     "by": "Door",
     "not_extracted": "Het volledige artikel kon niet worden opgehaald; dit is de samenvatting uit de feed.",
@@ -315,6 +317,12 @@ def choose_language(query: str | None, cookie: str | None, accept_language: str 
         if found:
             return found
     return default if default in LANGUAGES else "en"
+
+
+def format_count(count: int, language: str) -> str:
+    """A whole number with the reader's thousands separator: 1,000 in English, 1.000 in Dutch."""
+    grouped = f"{count:,}"
+    return grouped.replace(",", ".") if language == "nl" else grouped
 
 
 def format_time(when: datetime, now: datetime, language: str) -> str:

@@ -18,7 +18,7 @@ from ..services import reading
 from ..services.reading import ListContext, Listing
 from ..settings import Settings
 from ..storage.base import Storage
-from .i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, format_time, labels_for
+from .i18n import LANGUAGE_COOKIE, LANGUAGES, choose_language, format_count, format_time, labels_for
 from .security import RowId, safe_url
 
 __all__ = ["Renderer", "context_url", "article_url", "reader_router"]
@@ -96,6 +96,7 @@ class Renderer:
             t=labels,
             language_links=switch,
             when=lambda moment: format_time(moment, now, lang),
+            number=lambda count: format_count(count, lang),
             **{"search_query": "", **values},
         )
         response = HTMLResponse(html, status_code=status, headers=dict(headers or {}))
