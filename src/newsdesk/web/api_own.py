@@ -24,8 +24,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from ..errors import NotFoundError
@@ -441,8 +441,8 @@ def own_api_router(ctx: ApiContext) -> APIRouter:
                                             after=_name_position(cursor))
         more = len(items) > limit
         items = items[:limit]
-        return _etagged(request, {"items": [_entity(e) for e in items],
-                                  "next_cursor": _name_cursor(items[-1].name, items[-1].id) if more and items else None})
+        next_cursor = _name_cursor(items[-1].name, items[-1].id) if more and items else None
+        return _etagged(request, {"items": [_entity(e) for e in items], "next_cursor": next_cursor})
 
     @router.get("/entities/{entity_id}", response_model=EntityDetailOut,
                 summary="An entity with its latest stories and articles")
@@ -491,8 +491,8 @@ def own_api_router(ctx: ApiContext) -> APIRouter:
             ordered = [t for t in ordered if (t.name, t.id) > after]
         items = ordered[:limit]
         more = len(ordered) > limit
-        return _etagged(request, {"items": [topic_json(t) for t in items],
-                                  "next_cursor": _name_cursor(items[-1].name, items[-1].id) if more and items else None})
+        next_cursor = _name_cursor(items[-1].name, items[-1].id) if more and items else None
+        return _etagged(request, {"items": [topic_json(t) for t in items], "next_cursor": next_cursor})
 
     @router.get("/topics/{slug}", response_model=TopicDetailOut, summary="A topic with its latest articles")
     def get_topic(request: Request, slug: Slug) -> Response:
