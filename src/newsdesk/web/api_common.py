@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,10 +30,18 @@ from ..services.feedreader import SourceDirectory
 from ..storage.base import Storage
 from .security import SECURITY_HEADERS
 
-try:  # pinned in pyproject; the stdlib encoder keeps an environment without it working, slower
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - the pinned install has it
-    _orjson = None  # type: ignore[assignment]
+
+def _fast_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder: pinned in pyproject; without it (an older environment) the stdlib's."""
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:  # pragma: no cover - the pinned install has it
+        return None
+    dumps: Callable[[Any], bytes] = module.dumps
+    return dumps
+
+
+_FAST_DUMPS = _fast_dumps()
 
 __all__ = [
     "API_PREFIXES",
@@ -70,8 +80,8 @@ class ApiContext:
 def json_bytes(body: Any) -> bytes:
     """Compact UTF-8 JSON. orjson encodes a page of article bodies several times faster than the
     stdlib (bench/api.py: the encoder was the largest single cost of a full page)."""
-    if _orjson is not None:
-        return _orjson.dumps(body)
+    if _FAST_DUMPS is not None:
+        return _FAST_DUMPS(body)
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
