@@ -225,7 +225,8 @@ def main() -> None:
     print(f"built in {build_seconds:.0f}s", file=sys.stderr)
 
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
+                                                       if p)}
     server = subprocess.Popen([sys.executable, "-c", SERVER.format(src=str(ROOT / "src"), url=url, port=port)], env=env)
     ingest = None
     try:

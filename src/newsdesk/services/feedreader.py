@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 
 from ..errors import NotFoundError
 from ..models import ArticleCursor, NewSource, Source
-from ..models_accounts import User, UserArticle
+from ..models_accounts import EntryOrder, User, UserArticle
 from ..settings import Settings
 from ..storage.base import Storage
 from ..storage.users import EntryQuery, UnreadCount
+from ..stories.records import Topic
+from . import stories as story_service
 
 __all__ = [
     "Category",
@@ -34,6 +36,7 @@ __all__ = [
     "mark_read",
     "refresh_soon",
     "set_state",
+    "topic_entries",
     "unread_counts",
 ]
 
@@ -104,6 +107,25 @@ class SourceDirectory:
 
 def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
     return storage.query_user_articles(query, with_body=with_body)
+
+
+def topic_entries(storage: Storage, topic: Topic, query: EntryQuery, *,
+                  with_body: bool = True) -> tuple[list[UserArticle], ArticleCursor | None]:
+    """A topic's articles as the user's entries, newest first, through the query's read, starred
+    and time filters, paged by its cursor and limit (its order and source filters do not apply: a
+    topic is ordered by time and spans sources). The topic is paged first and filtered after, so a
+    page may hold fewer than `limit` entries; the returned cursor (the last article looked at) is
+    None only at the end of the topic."""
+    limit = min(query.limit, story_service.MAX_TOPIC_PAGE)
+    candidates = story_service.topic_articles(storage, topic, limit, query.cursor)
+    if not candidates:
+        return [], None
+    ids = tuple(item.id for item in candidates)
+    found = storage.query_user_articles(
+        replace(query, article_ids=ids, source_ids=None, category=None, cursor=None, limit=len(ids), offset=0,
+                order=EntryOrder.NEWEST_FIRST), with_body=with_body)
+    more = len(candidates) == limit
+    return found, ArticleCursor(candidates[-1].sort_at, candidates[-1].id) if more else None
 
 
 def entry_positions(storage: Storage, query: EntryQuery) -> list[ArticleCursor]:

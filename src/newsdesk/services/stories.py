@@ -390,6 +390,8 @@ def entity_page(storage: Storage, entity_id: int, *, stories: int = 30, articles
 
 #: the best search matches of each topic keyword (and of its query) that the topic follows
 TOPIC_SEARCH_DEPTH = 500
+#: the most articles of a topic one call returns (storage lists at most 500 at a time)
+MAX_TOPIC_PAGE = 500
 
 
 def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE,
@@ -399,6 +401,7 @@ def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE,
     (sort_at, id) of the previous page's last article (keyset: pages neither skip nor repeat)."""
     d = topic.definition
     key = _key(cursor)
+    limit = max(0, min(limit, MAX_TOPIC_PAGE))
     found: dict[int, ArticleListItem] = {}
     for item in storage.articles_matching(d.entity_ids, d.source_ids, limit, key):
         found[item.id] = item

@@ -7,6 +7,12 @@ source categories with stable ids (services.feedreader.category_id); entry statu
 the calling user's own. Entries are ordered by publication time whatever `order` names; `status`,
 `starred`, `before`/`after`, `before_entry_id`/`after_entry_id`, `feed_id`, `category_id`, `limit`,
 `offset` and `direction` filter and page. Unknown parameters are ignored, malformed ones are a 400.
+
+Topics and stories are not mapped here: a Miniflux entry has one feed and that feed one category,
+and Miniflux clients list and filter by those alone (the entries API filters by no tag). A topic
+spans feeds and an article can be in several, so as a category it would steal articles from their
+source's folder, and as a pseudo-feed it would show every article twice. Apps reach topics through
+the Google Reader API (a tag per topic) and everything through the own API.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependency annotations at runtime.
