@@ -207,6 +207,57 @@ async def measure(base: str, headers: dict[str, str], method: str, path: str, da
             "p50": pct(0.50), "p95": pct(0.95), "p99": pct(0.99), "mean": statistics.fmean(latencies)}
 
 
+def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, float, float]]:
+    """In-process CPU time per request (no server process, no load generator, no ingest): the app
+    called through starlette's TestClient, time.process_time() around each call. CPU time counts
+    only this process's work, so it stays meaningful on a loaded machine where wall-clock does not.
+    Returns (scenario, median CPU ms, p95 CPU ms, median wall ms)."""
+    from starlette.testclient import TestClient
+
+    from newsdesk.settings import load_settings
+    from newsdesk.storage import open_storage
+    from newsdesk.web.app import create_app
+
+    storage = open_storage(url)
+    settings = load_settings({}, secret_key="bench", public_url="http://testserver")  # noqa: S106 - a bench's own
+    app = create_app(storage, settings)
+    out = []
+    with TestClient(app) as client:
+        login = client.post("/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench-password"})
+        token = dict(line.split("=", 1) for line in login.text.strip().splitlines())["Auth"]
+        greader = {"Authorization": f"GoogleLogin auth={token}"}
+        ids = client.get("/reader/api/0/stream/items/ids", headers=greader,
+                         params={"s": "user/-/state/com.google/reading-list", "n": 1000}).json()["itemRefs"]
+        form = {"i": [ref["id"] for ref in ids]}
+        miniflux = {"X-Auth-Token": key}
+        scenarios = [
+            ("GReader stream/items/contents, 1,000 items (POST)", "POST", "/reader/api/0/stream/items/contents",
+             greader, form),
+            ("GReader stream/items/ids, n=1000", "GET",
+             "/reader/api/0/stream/items/ids?s=user/-/state/com.google/reading-list&n=1000", greader, None),
+            ("Miniflux /v1/entries?limit=100", "GET", "/v1/entries?limit=100", miniflux, None),
+            ("Miniflux /v1/entries?status=unread&limit=100", "GET", "/v1/entries?status=unread&limit=100",
+             miniflux, None),
+        ]
+        for name, method, path, headers, data in scenarios:
+            cpu: list[float] = []
+            wall: list[float] = []
+            for n in range(requests + 2):
+                c0, w0 = time.process_time(), time.perf_counter()
+                response = client.request(method, path, headers=headers, data=data)
+                c1, w1 = time.process_time(), time.perf_counter()
+                assert response.status_code == 200, response.text[:200]
+                if n >= 2:  # two warm-up calls: caches and SQLite pages as a running server has them
+                    cpu.append((c1 - c0) * 1000)
+                    wall.append((w1 - w0) * 1000)
+            cpu.sort()
+            out.append((name, statistics.median(cpu), cpu[min(len(cpu) - 1, int(len(cpu) * 0.95))],
+                        statistics.median(wall)))
+            print(f"cpu {name}: median {out[-1][1]:.1f} ms, p95 {out[-1][2]:.1f} ms", file=sys.stderr)
+    storage.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--articles", type=int, default=100_000)
@@ -215,6 +266,8 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="Also measure in-process CPU time per request, N calls per scenario.")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
@@ -223,6 +276,7 @@ def main() -> None:
     print(f"archive: {db}", file=sys.stderr)
     key, build_seconds = build(url, args.articles)
     print(f"built in {build_seconds:.0f}s", file=sys.stderr)
+    cpu_rows = cpu_profile(url, key, args.cpu) if args.cpu else []
 
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
@@ -297,6 +351,13 @@ def main() -> None:
         lines.append(f"| {name} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | "
                      f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
     lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", ""]
+    if cpu_rows:
+        lines += [f"CPU time per request in-process (`--cpu {args.cpu}`: the app called directly, no server, load "
+                  "generator or ingest; process CPU time, which a busy machine does not inflate as it does "
+                  "wall-clock):", "",
+                  "| scenario | median CPU (ms) | p95 CPU (ms) | median wall (ms) |", "| --- | --- | --- | --- |"]
+        lines += [f"| {name} | {median:.1f} | {p95:.1f} | {wall:.1f} |" for name, median, p95, wall in cpu_rows]
+        lines += [""]
     lines += [*NOTE.strip("\n").split("\n"), "<!-- bench/api end -->"]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -14,7 +14,7 @@ import importlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
 from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError, RateLimitedError
 from ..services.accounts import Accounts
-from ..services.feedreader import SourceDirectory
+from ..services.feedreader import SourceDirectory, TotalsCache
 from ..storage.base import Storage
 from .security import SECURITY_HEADERS
 
@@ -75,6 +75,8 @@ class ApiContext:
     accounts: Accounts
     directory: SourceDirectory
     public_url: str
+    #: listing totals, shared by every API and the account pages (which forget a user's on change)
+    totals: TotalsCache = field(default_factory=TotalsCache)
 
 
 def json_bytes(body: Any) -> bytes:

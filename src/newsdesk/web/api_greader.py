@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.datastructures import MultiDict
 
 from ..errors import NotFoundError
@@ -36,7 +36,7 @@ from ..services.accounts import API_KEY_PREFIX
 from ..services.reading import BadListParameterError, decode_cursor, encode_cursor
 from ..storage.users import MAX_ENTRY_PAGE, MAX_IDS_PER_CALL, EntryQuery
 from ..stories.records import Topic
-from .api_common import ApiContext, client_address, int_param, timestamp
+from .api_common import ApiContext, FastJSONResponse, client_address, int_param, timestamp
 
 __all__ = ["greader_router", "long_item_id", "parse_item_id"]
 
@@ -290,7 +290,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
 
     @router.get(api + "/user-info")
     def user_info(user: CurrentUser) -> Response:
-        return JSONResponse({"userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
+        return FastJSONResponse({"userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
                              "userEmail": ""})
 
     @router.get(api + "/tag/list")
@@ -302,7 +302,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
                  for label in storage.list_labels(user.id) if label not in folders]
         tags += [{"id": topic_label(t), "label": topic_label(t)[len(LABEL):], "type": "tag"}
                  for t in story_service.list_topics(storage)]
-        return JSONResponse({"tags": tags})
+        return FastJSONResponse({"tags": tags})
 
     def subscription_json(source: Source) -> dict[str, Any]:
         categories = ([{"id": "user/-/label/" + source.category, "label": source.category}]
@@ -313,7 +313,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     @router.get(api + "/subscription/list")
     def subscription_list(user: CurrentUser) -> Response:
         sources = sorted(directory.sources().values(), key=lambda s: (s.display_name.lower(), s.id))
-        return JSONResponse({"subscriptions": [subscription_json(s) for s in sources]})
+        return FastJSONResponse({"subscriptions": [subscription_json(s) for s in sources]})
 
     def label_name(tag: str | None) -> str | None:
         """A folder or user label named in an edit; a topic's (`topic:...`) is refused."""
@@ -366,7 +366,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             raise InvalidRequestError("quickadd missing")
         source: Source = add_source(url, None)
         directory.invalidate()
-        return JSONResponse({"numResults": 1, "query": url, "streamId": f"feed/{source.id}",
+        return FastJSONResponse({"numResults": 1, "query": url, "streamId": f"feed/{source.id}",
                              "streamName": source.display_name})
 
     @router.get(api + "/stream/items/ids")
@@ -387,18 +387,18 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         ]}
         if continuation:
             body["continuation"] = continuation
-        return JSONResponse(body)
+        return FastJSONResponse(body)
 
     @router.get(api + "/stream/items/contents")
     @router.post(api + "/stream/items/contents")
     def stream_items_contents(user: CurrentUser, p: Params) -> Response:
         ids = ids_of(p)[:MAX_CONTENTS_PAGE]
         if not ids:
-            return JSONResponse(contents_json(READING_LIST, [], None))
+            return FastJSONResponse(contents_json(READING_LIST, [], None))
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=tuple(ids), limit=len(ids)))
         by_id = {entry.article.id: entry for entry in found}
         ordered = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
-        return JSONResponse(contents_json(READING_LIST, ordered, None))
+        return FastJSONResponse(contents_json(READING_LIST, ordered, None))
 
     @router.get(api + "/stream/contents/{stream_id:path}")
     @router.post(api + "/stream/contents/{stream_id:path}")
@@ -407,7 +407,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         n = int_param(p.get("n"), "n", default=20, minimum=1, maximum=MAX_CONTENTS_PAGE) or 20
         stream = stream_of(stream_id, user)
         items, continuation = page(query_for(stream, user, p, n), with_body=True, topic=stream.topic)
-        return JSONResponse(contents_json(stream_id, items, continuation))
+        return FastJSONResponse(contents_json(stream_id, items, continuation))
 
     @router.post(api + "/edit-tag")
     def edit_tag(user: CurrentUser, p: Params) -> Response:
@@ -426,11 +426,11 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         if STARRED in remove:
             starred = False
         if read is not None or starred is not None:
-            feedreader.set_state(storage, user, ids, read=read, starred=starred)
+            feedreader.set_state(storage, user, ids, read=read, starred=starred, totals=ctx.totals)
         add_labels = [n for n in (label_name(t) for t in add) if n]
         remove_labels = [n for n in (label_name(t) for t in remove) if n]
         if add_labels or remove_labels:
-            feedreader.change_labels(storage, user, ids, add=add_labels, remove=remove_labels)
+            feedreader.change_labels(storage, user, ids, add=add_labels, remove=remove_labels, totals=ctx.totals)
         return PlainTextResponse("OK")
 
     @router.post(api + "/mark-all-as-read")
@@ -448,7 +448,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             topic_ids = [i.id for i in story_service.topic_articles(storage, stream.topic, MAX_IDS_PER_CALL)
                          if older_than is None or i.sort_at < older_than]
             q = replace(q, article_ids=tuple(topic_ids))
-        feedreader.mark_read(storage, q)
+        feedreader.mark_read(storage, q, totals=ctx.totals)
         return PlainTextResponse("OK")
 
     @router.get(api + "/unread-count")
@@ -471,7 +471,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             rows.append({"id": "user/-/label/" + title, "count": count, "newestItemTimestampUsec": usec(latest)})
         if newest is not None:
             rows.append({"id": READING_LIST, "count": total, "newestItemTimestampUsec": usec(newest)})
-        return JSONResponse({"max": total, "unreadcounts": rows})
+        return FastJSONResponse({"max": total, "unreadcounts": rows})
 
     @router.post(api + "/disable-tag")
     @router.post(api + "/rename-tag")
