@@ -424,7 +424,7 @@ class UsersMixin:
         if whole_list:
             stmt = stmt.order_by(None)
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
+            rows = list(conn.execute(stmt).all())
             if whole_list:  # id, ..., sort_at at 6: the order _paged gives
                 rows.sort(key=lambda row: (row[6], row[0]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
             labels: dict[int, list[str]] = {}
