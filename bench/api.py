@@ -49,9 +49,10 @@ import sys, uvicorn
 sys.path.insert(0, {src!r})
 from newsdesk.settings import load_settings
 from newsdesk.storage import open_storage
-from newsdesk.web.app import create_app
+from newsdesk.web.app import create_app, freeze_startup_objects
 storage = open_storage({url!r})
 app = create_app(storage, load_settings({{}}, secret_key="bench", public_url="http://127.0.0.1:{port}"))
+freeze_startup_objects()  # as `newsdesk serve` does
 uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
 
@@ -216,11 +217,12 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
 
     from newsdesk.settings import load_settings
     from newsdesk.storage import open_storage
-    from newsdesk.web.app import create_app
+    from newsdesk.web.app import create_app, freeze_startup_objects
 
     storage = open_storage(url)
     settings = load_settings({}, secret_key="bench", public_url="http://testserver")  # noqa: S106 - a bench's own
     app = create_app(storage, settings)
+    freeze_startup_objects()  # as `newsdesk serve` does
     out = []
     with TestClient(app) as client:
         login = client.post("/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench-password"})
