@@ -11,9 +11,11 @@ unique and stable where names need not be, URL-safe (apps put stream ids in path
 the path), and the `topic:` prefix keeps them apart from folders and labels: the API refuses to
 create a label or folder starting with it, and such a label always means the topic (a category
 given that name by hand in the admin is shadowed). A topic stream is newest first (`r=o` does not
-apply), paged by its continuation; read/starred filters (`xt`, `it`) and `ot`/`nt` apply. Item ids come long
-(`tag:google.com,2005:reader/item/<16 hex>`) or short (signed decimal). Read/starred/labels are the
-calling user's own. Parameters are read by hand, bounded, and a malformed one is a 400.
+apply), paged by its continuation; read/starred filters (`xt`, `it`) and `ot`/`nt` apply.
+
+Item ids come long (`tag:google.com,2005:reader/item/<16 hex>`) or short (signed decimal).
+Read/starred/labels are the calling user's own. Parameters are read by hand, bounded, and a
+malformed one is a 400.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependency annotations at runtime.
@@ -291,7 +293,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     @router.get(api + "/user-info")
     def user_info(user: CurrentUser) -> Response:
         return FastJSONResponse({"userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
-                             "userEmail": ""})
+                                 "userEmail": ""})
 
     @router.get(api + "/tag/list")
     def tag_list(user: CurrentUser) -> Response:
@@ -367,7 +369,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         source: Source = add_source(url, None)
         directory.invalidate()
         return FastJSONResponse({"numResults": 1, "query": url, "streamId": f"feed/{source.id}",
-                             "streamName": source.display_name})
+                                 "streamName": source.display_name})
 
     @router.get(api + "/stream/items/ids")
     @router.post(api + "/stream/items/ids")

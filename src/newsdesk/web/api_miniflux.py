@@ -233,7 +233,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/version")
     def version(user: CurrentUser) -> Response:
         return FastJSONResponse({"version": "2.0.0-newsdesk", "commit": "", "build_date": "", "go_version": "",
-                             "compiler": "", "arch": "", "os": ""})
+                                 "compiler": "", "arch": "", "os": ""})
 
     @router.get("/categories")
     def categories(user: CurrentUser) -> Response:
@@ -347,7 +347,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/entries/{entry_id}")
     def entry(user: CurrentUser, entry_id: str) -> Response:
         return FastJSONResponse(entry_json(one_entry(user, int_param(entry_id, "entry_id") or 0), user,
-                                       directory.sources()))
+                                           directory.sources()))
 
     @router.put("/entries/{entry_id}/bookmark")
     def bookmark(user: CurrentUser, entry_id: str) -> Response:
