@@ -91,10 +91,10 @@ of 2026-11-27 (same archive, same `--cpu 30` measurement, run back to back at lo
 `/v1/entries?limit=100` 15.9 / 18.5 -> 6.1 / 8.5; with `status=unread` 16.1 / 18.0 -> 8.9 / 9.8.
 What did it, by effect: orjson instead of the stdlib encoder (1,000 entries with their bodies,
 encoding alone: 17.5 ms -> 0.4 ms); the startup objects frozen out of the garbage collector's full
-passes (the p95 of the 1,000-item contents: full collections had walked every long-lived object); the entry total reused for 5 s per
-user and filter (the next page and the app's next poll do not count the archive again; a user's own
-change forgets it at once; the repeated request measured here hits it, a first page pays about 3 ms
-more); SQLite times parsed with one fromisoformat; a whole id list sorted in Python instead of in a
+passes (the p95 of the 1,000-item contents: full collections had walked every long-lived object);
+the entry total reused for 5 s per user and filter (the next page and the app's next poll do not
+count the archive again; a user's own change forgets it at once; the repeated request measured here
+hits it, a first page pays about 3 ms more); SQLite times parsed with one fromisoformat; a whole id list sorted in Python instead of in a
 temporary B-tree of full rows. The id listings were index-only already. What is left of the
 1,000-item contents is reading and converting 1,000 rows of about 3 kB (about 12 ms of SQL and 10 of
 conversion) and building the items; apps ask for 20-250 items at a time, 1,000 is the worst case.
