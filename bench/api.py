@@ -81,26 +81,26 @@ while True:
 
 
 NOTE = """
-Reading these figures: wall-clock latency on this machine is set by the load average above more
-than by newsdesk (2 cores shared with other work; one uvicorn worker serves every connection, so with
-8 connections a request also waits for the 7 before it). The CPU table is the figure that travels:
-CPU time per request, in-process, which a busy machine does not inflate. Before and after the changes
-of 2026-11-27 (same archive, same `--cpu 30` measurement, run back to back at load average 17-20;
-"before" is the code as it was, median / p95 in ms): `stream/items/contents` with 1,000 items
-72.0 / 152.0 -> 36.2 / 48.5; `stream/items/ids` n=1000 9.7 / 10.3 -> 8.2 / 9.0; Miniflux
-`/v1/entries?limit=100` 15.9 / 18.5 -> 6.1 / 8.5; with `status=unread` 16.1 / 18.0 -> 8.9 / 9.8.
-What did it, by effect: orjson instead of the stdlib encoder (1,000 entries with their bodies,
-encoding alone: 17.5 ms -> 0.4 ms); the startup objects frozen out of the garbage collector's full
-passes (the p95 of the 1,000-item contents: full collections had walked every long-lived object);
-the entry total reused for 5 s per user and filter (the next page and the app's next poll do not
-count the archive again; a user's own change forgets it at once; the repeated request measured here
-hits it, a first page pays about 3 ms more); SQLite times parsed with one fromisoformat; a whole id list sorted in Python instead of in a
-temporary B-tree of full rows. The id listings were index-only already. What is left of the
-1,000-item contents is reading and converting 1,000 rows of about 3 kB (about 12 ms of SQL and 10 of
-conversion) and building the items; apps ask for 20-250 items at a time, 1,000 is the worst case.
-At these CPU times one connection on an idle core would be inside the 50 ms p95 goal, but that was
-not measured here (the machine was never quiet); under a load average of several times the core
-count the wall-clock figures above are what a client sees.
+Reading these figures: wall-clock latency on this machine is set by the load average above more than by
+newsdesk (2 cores shared with other work; one uvicorn worker serves every connection, so with 8
+connections a request also waits for the 7 before it). The CPU table is the figure that travels: CPU
+time per request, in-process, which a busy machine does not inflate. Before and after the changes of
+2026-11-27 (same archive, same `--cpu 30` measurement, run back to back at load average 17-20; "before"
+is the code as it was, median / p95 in ms): `stream/items/contents` with 1,000 items 72.0 / 152.0 ->
+36.2 / 48.5; `stream/items/ids` n=1000 9.7 / 10.3 -> 8.2 / 9.0; Miniflux `/v1/entries?limit=100` 15.9 /
+18.5 -> 6.1 / 8.5; with `status=unread` 16.1 / 18.0 -> 8.9 / 9.8. What did it, by effect: orjson instead
+of the stdlib encoder (1,000 entries with their bodies, encoding alone: 17.5 ms -> 0.4 ms); the startup
+objects frozen out of the garbage collector's full passes (the p95 of the 1,000-item contents: full
+collections had walked every long-lived object); the entry total reused for 5 s per user and filter (the
+next page and the app's next poll do not count the archive again; a user's own change forgets it at
+once; the repeated request measured here hits it, a first page pays about 3 ms more); SQLite times
+parsed with one fromisoformat; a whole id list sorted in Python instead of in a temporary B-tree of full
+rows. The id listings were index-only already. What is left of the 1,000-item contents is reading and
+converting 1,000 rows of about 3 kB (about 12 ms of SQL and 10 of conversion) and building the items;
+apps ask for 20-250 items at a time, 1,000 is the worst case. At these CPU times one connection on an
+idle core would be inside the 50 ms p95 goal, but that was not measured here (the machine was never
+quiet); under a load average of several times the core count the wall-clock figures above are what a
+client sees.
 """
 
 
