@@ -79,6 +79,11 @@ def test_entities_by_kind_and_name_with_their_stories_and_articles(server: Serve
     assert [s["id"] for s in _walk(http, server.reader_key, greenland["links"]["stories"], limit=1)] \
         == [detail["stories"][0]["id"]]
     assert http.get("/api/v1/entities/999999/articles", headers=auth).status_code == 404
+    # a made-up cursor, or one of another list's shape, is a 400, never a 500
+    for cursor in ("bm90LWpzb24", "WzEsMl0", "WyJhIiwtMV0", "2026-01-01T00:00:00.000000Z_1"):
+        assert http.get("/api/v1/entities", params={"cursor": cursor}, headers=auth).status_code == 400
+    assert http.get("/api/v1/entities", params={"kind": "galaxy"}, headers=auth).status_code == 400
+    assert http.get("/api/v1/entities", params={"knd": "place"}, headers=auth).status_code == 400
 
 
 def test_topics_list_detail_and_articles(server: Server, http: httpx.Client) -> None:
