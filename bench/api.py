@@ -346,7 +346,8 @@ def main() -> None:
         "## Feed-reader APIs under load (bench/api.py)",
         "",
         f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
-        f"--concurrency {args.concurrency}{cpu_flag}` (measured {datetime.now(UTC):%Y-%m-%d}, linux, {os.cpu_count()} cores).",
+        f"--concurrency {args.concurrency}{cpu_flag}` "
+        f"(measured {datetime.now(UTC):%Y-%m-%d}, linux, {os.cpu_count()} cores).",
         "",
         f"SQLite archive of {args.articles:,} articles (about 3 kB of text each, 12 sources; {total:,} at the end "
         f"with what ingest added meanwhile); the app served by uvicorn (one worker process); the load from a "
