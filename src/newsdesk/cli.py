@@ -271,7 +271,7 @@ def fetch(all_sources: bool = typer.Option(False, "--all", help="Poll every unpa
 def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool, mail_sink: Any = None) -> None:
     import uvicorn
 
-    from .web.app import create_app
+    from .web.app import create_app, freeze_startup_objects
     from .worker import start_scheduler_thread
 
     stop: threading.Event | None = None
@@ -280,6 +280,7 @@ def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool, mail_s
     application = create_app(storage, settings, _admin_services(storage, settings))
     application.state.mail_sink = mail_sink  # the demo's SMTP sink, shown at /admin/mails
     console.print(f"newsdesk reader at [bold]http://{settings.host}:{settings.port}/[/bold]")
+    freeze_startup_objects()
     try:
         uvicorn.run(application, host=settings.host, port=int(settings.port), log_level="warning")
     finally:

@@ -18,10 +18,12 @@ import uvicorn
 
 from newsdesk.models import NewArticle, NewSource, Source
 from newsdesk.models_accounts import User
+from newsdesk.services import stories as story_service
 from newsdesk.services.accounts import Accounts
 from newsdesk.settings import load_settings
 from newsdesk.storage import open_storage
 from newsdesk.storage.base import Storage
+from newsdesk.stories.records import Topic
 from newsdesk.web.app import create_app
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
@@ -52,12 +54,26 @@ class Server:
     sources: list[Source]
     #: article ids newest first
     articles: list[int] = field(default_factory=list)
+    #: the one topic, following "harbours" (every seeded article)
+    topic: Topic | None = None
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_PLACES = ("Greenland's harbour authority in Nuuk spoke to Mette Frederiksen on Monday.",
+           "The ferry from Rotterdam to Hull was cancelled by Stena Line again.", "")
+
+
+def seed_stories(storage: Storage, article_ids: list[int]) -> Topic:
+    """Put every seeded article into a story in the order they came, as the ingest does, and
+    follow one topic (its name has a space: a label name, not a slug)."""
+    for article_id in sorted(article_ids):
+        story_service.assign_article(storage, article_id)
+    return story_service.add_topic(storage, "Harbour news", keywords=("harbours",))
 
 
 def seed(storage: Storage, count: int = 30) -> tuple[list[Source], list[int]]:
@@ -74,7 +90,7 @@ def seed(storage: Storage, count: int = 30) -> tuple[list[Source], list[int]]:
             source_id=source.id, url=f"https://{source.url.split('/')[2]}/a/{i}", title=f"Story {i} <&> title",
             fetched_at=NOW, published_at=published, author="Desk" if i % 2 else None, language="en",
             summary=f"Summary {i}.", html=f"<p>Body of story {i} about harbours &amp; ferries.</p>",
-            text=f"Body of story {i} about harbours & ferries.",
+            text=f"Body of story {i} about harbours & ferries. {_PLACES[i % len(_PLACES)]}",
         ))
         assert article_id is not None
         created.append((published, article_id))
@@ -87,7 +103,9 @@ def server(tmp_path: Path) -> Iterator[Server]:
     port = free_port()
     settings = load_settings({}, secret_key="api-test-secret", public_url=f"http://127.0.0.1:{port}",
                              login_attempts="5", login_window="60", allowed_networks="127.0.0.0/8")
+    story_service.forget_engines()
     sources, article_ids = seed(storage)
+    topic = seed_stories(storage, article_ids)
     accounts = Accounts(storage, "api-test-secret")
     admin = accounts.create_user(ADMIN, ADMIN_PASSWORD, is_admin=True)
     reader = accounts.create_user(READER, READER_PASSWORD)
@@ -105,11 +123,12 @@ def server(tmp_path: Path) -> Iterator[Server]:
         time.sleep(0.02)
     try:
         yield Server(f"http://127.0.0.1:{port}", storage, admin, reader, admin_key, reader_key, sources,
-                     article_ids)
+                     article_ids, topic)
     finally:
         uv.should_exit = True
         thread.join(timeout=10)
         storage.close()
+        story_service.forget_engines()
 
 
 @pytest.fixture

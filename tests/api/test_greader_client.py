@@ -4,6 +4,7 @@ Miniflux and FreshRSS): log in, subscriptions, item ids and contents, read and s
 from __future__ import annotations
 
 import google_reader
+import httpx
 import pytest
 from api_fixtures import ADMIN, ADMIN_PASSWORD, READER, READER_PASSWORD, Server
 
@@ -83,3 +84,44 @@ def test_wrong_password_is_refused(server: Server) -> None:
         client.login(ADMIN, "not-the-password")
     auth = client.login(ADMIN, ADMIN_PASSWORD)
     assert client.get_user_info(auth).user_name == ADMIN
+
+
+def test_topics_are_tag_streams(server: Server) -> None:
+    """A topic is a tag: listed by tag/list, its items paged by ids and contents, marked read as a
+    whole; its `topic:` name is the topic's alone."""
+    assert server.topic is not None
+    topic = f"user/-/label/topic:{server.topic.slug}"
+    client = google_reader.Client(server.url)
+    auth = client.login(READER, READER_PASSWORD)
+    token = client.get_token(auth)
+    tags = {t.id: t for t in client.list_tags(auth)}
+    assert topic in tags and "user/-/label/News" in tags
+
+    seen: list[str] = []
+    continuation = None
+    for _ in range(20):
+        page = client.get_stream_items_ids(auth, topic, limit=8, continuation=continuation)
+        seen += [ref.id for ref in page.item_refs]
+        continuation = page.continuation
+        if not continuation:
+            break
+    assert seen == [str(i) for i in server.articles]  # the topic follows "harbours": every article
+
+    # stream/contents of the topic, as apps that read a tag ask for it (the client has no call for it)
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"GoogleLogin auth={auth.AccessToken}"}) as http:
+        body = http.get(f"/reader/api/0/stream/contents/{topic}", params={"n": 5}).json()
+        assert [int(i["id"].rsplit("/", 1)[1], 16) for i in body["items"]] == server.articles[:5]
+        assert body["id"] == topic and body["continuation"]
+        rest = http.get(f"/reader/api/0/stream/contents/{topic}", params={"n": 100, "c": body["continuation"]}).json()
+        assert [int(i["id"].rsplit("/", 1)[1], 16) for i in rest["items"]] == server.articles[5:]
+        assert "continuation" not in rest
+        assert http.get("/reader/api/0/stream/contents/user/-/label/topic:no-such-topic").status_code == 404
+
+    client.edit_tags(auth, token, [seen[0]], add_tags=[READ])
+    unread = client.get_stream_items_ids(auth, topic, limit=1000, exclude_target=READ)
+    assert [r.id for r in unread.item_refs] == seen[1:]
+    client.mark_all_as_read(auth, token, topic)
+    assert client.get_stream_items_ids(auth, topic, limit=1000, exclude_target=READ).item_refs == []
+    # a user label may not take a topic's name
+    with pytest.raises(google_reader.ClientError):
+        client.edit_tags(auth, token, [seen[0]], add_tags=[topic])

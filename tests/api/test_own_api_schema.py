@@ -34,5 +34,8 @@ def test_own_api_conforms(case: schemathesis.Case, server: Server) -> None:
 def test_openapi_document_is_served(server: Server) -> None:
     doc = httpx.get(f"{server.url}/api/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")
-    paths = {"/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/sources", "/api/v1/search"}
+    paths = {"/api/v1/articles", "/api/v1/articles/{article_id}", "/api/v1/sources", "/api/v1/search",
+             "/api/v1/stories", "/api/v1/stories/{story_id}", "/api/v1/entities", "/api/v1/entities/{entity_id}",
+             "/api/v1/entities/{entity_id}/stories", "/api/v1/entities/{entity_id}/articles", "/api/v1/topics",
+             "/api/v1/topics/{slug}", "/api/v1/topics/{slug}/articles"}
     assert paths <= set(doc["paths"])

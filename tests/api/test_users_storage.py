@@ -86,6 +86,16 @@ def test_state_is_per_user_and_queries_filter_and_page(storage: SqlStorage) -> N
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, older_than=NOW - timedelta(hours=3))) == 9
     offset = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=2, offset=10))
     assert [e.article.id for e in offset] == ids[10:]
+    # A whole list of ids (sorted outside the database) comes in the same order as any page, and a
+    # list longer than the limit is still cut by the order
+    shuffled = (ids[7], ids[2], ids[11], ids[0], ids[2])
+    by_ids = storage.query_user_articles(EntryQuery(user_id=bob.id, article_ids=shuffled, limit=5))
+    assert [e.article.id for e in by_ids] == [ids[0], ids[2], ids[7], ids[11]]
+    assert by_ids[0].read and not by_ids[1].read and by_ids[0].article.html.startswith("<p>")
+    oldest = EntryQuery(user_id=bob.id, article_ids=shuffled, order=EntryOrder.OLDEST_FIRST, limit=5)
+    assert [e.article.id for e in storage.query_user_articles(oldest)] == [ids[11], ids[7], ids[2], ids[0]]
+    cut = storage.query_user_articles(EntryQuery(user_id=bob.id, article_ids=shuffled, limit=2))
+    assert [e.article.id for e in cut] == [ids[0], ids[2]]
 
     # Mark read by filter; unread counts per source.
     assert storage.mark_read(EntryQuery(user_id=bob.id, source_ids=(b,)), NOW) == 6 - 1  # ids[1] was read already

@@ -110,3 +110,45 @@ def test_topics(storage: SqlStorage) -> None:  # noqa: F811
     storage.remove_topic("storms")
     with pytest.raises(NotFoundError):
         storage.get_topic("storms")
+
+
+def test_keyset_pages_of_stories_entities_and_articles(storage: SqlStorage) -> None:  # noqa: F811
+    ids = _articles(storage, 5)
+    g = storage.story_generation()
+    story_ids = []
+    names = ("Greenland", "greenpeace", "Oslo", "Greenland Sea", "Ghent")
+    for n, article_id in enumerate(ids):
+        ents = (("place:" + names[n].lower(), names[n], "place" if n % 2 == 0 else "org", 1),
+                ("person:ann", "Ann", "person", 1))
+        g, sid = storage.record_assignment(AssignmentRecord(
+            article_id, None, f"Title {n}", T0 + timedelta(hours=n), "new", entities=ents), g) or (0, 0)
+        story_ids.append(sid)
+    newest_first = list(reversed(story_ids))
+    first = storage.list_stories(limit=2)
+    assert [s.id for s in first] == newest_first[:2]
+    rest = storage.list_stories(limit=10, cursor=(first[-1].last_seen, first[-1].id))
+    assert [s.id for s in rest] == newest_first[2:]
+    assert storage.story_ids_of_articles([ids[0], ids[3], 99_999]) == {ids[0]: story_ids[0], ids[3]: story_ids[3]}
+    assert storage.story_ids_of_articles([]) == {}
+    # entities by name then id; kind exact, name a case-insensitive prefix, `after` a keyset
+    everyone = storage.list_entities()
+    assert [e.name for e in everyone] == sorted(e.name for e in everyone)
+    green = storage.list_entities(name="GREEN")
+    assert [e.name for e in green] == ["Greenland", "Greenland Sea", "greenpeace"]
+    assert [e.name for e in storage.list_entities(name="green", limit=1, after=(green[0].name, green[0].id))] \
+        == ["Greenland Sea"]
+    assert [e.name for e in storage.list_entities(kind="org")] == ["Greenland Sea", "greenpeace"]
+    assert storage.list_entities(name="%") == []
+    ann = storage.find_entity("person:ann")
+    assert ann is not None
+    page = storage.entity_articles(ann.id, limit=3)
+    assert [a.id for a in page] == list(reversed(ids))[:3]
+    assert [a.id for a in storage.entity_articles(ann.id, limit=3, cursor=(page[-1].sort_at, page[-1].id))] \
+        == list(reversed(ids))[3:]
+    stories_page = storage.entity_stories(ann.id, limit=4)
+    assert [s.id for s in stories_page] == newest_first[:4]
+    assert [s.id for s in storage.entity_stories(ann.id, cursor=(stories_page[-1].last_seen, stories_page[-1].id))] \
+        == newest_first[4:]
+    # ties on time are ordered by id: a keyset on (time, id) neither skips nor repeats them
+    tied = storage.articles_matching([], [storage.get_article(ids[0]).source_id], limit=10)
+    assert len({a.id for a in tied}) == 5

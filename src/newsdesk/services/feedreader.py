@@ -17,14 +17,17 @@ from datetime import UTC, datetime
 
 from ..errors import NotFoundError
 from ..models import ArticleCursor, NewSource, Source
-from ..models_accounts import User, UserArticle
+from ..models_accounts import EntryOrder, User, UserArticle
 from ..settings import Settings
 from ..storage.base import Storage
 from ..storage.users import EntryQuery, UnreadCount
+from ..stories.records import Topic
+from . import stories as story_service
 
 __all__ = [
     "Category",
     "SourceDirectory",
+    "TotalsCache",
     "category_id",
     "change_labels",
     "count_entries",
@@ -34,11 +37,17 @@ __all__ = [
     "mark_read",
     "refresh_soon",
     "set_state",
+    "topic_entries",
     "unread_counts",
 ]
 
 #: how long the directory of sources is reused; the list changes rarely, and apps ask for it often
 DIRECTORY_TTL = 5.0
+#: how long a listing's total is reused: apps page through a list (offset 0, 100, 200...) and every
+#: page carries the same total, which costs two index walks of the archive to count afresh
+TOTALS_TTL = 5.0
+#: totals remembered at most (users x filters); the oldest go first
+MAX_TOTALS = 2000
 
 
 @dataclass(frozen=True)
@@ -113,8 +122,62 @@ class SourceDirectory:
         raise NotFoundError(f"no category with id {cat_id}")
 
 
+class TotalsCache:
+    """Entry totals per (user, filters), reused for TOTALS_TTL seconds. A user's own changes
+    (read, starred, labels) forget that user's totals at once, whichever entry point made them
+    (the use cases below take the cache); articles the ingest adds show in the total within the TTL."""
+
+    def __init__(self, ttl: float = TOTALS_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._totals: dict[EntryQuery, tuple[float, int]] = {}
+
+    @staticmethod
+    def _key(query: EntryQuery) -> EntryQuery:
+        # the paging does not change the total
+        return replace(query, cursor=None, limit=0, offset=0, order=EntryOrder.NEWEST_FIRST)
+
+    def get(self, query: EntryQuery) -> int | None:
+        now = self._clock()
+        with self._lock:
+            found = self._totals.get(self._key(query))
+        return found[1] if found is not None and now - found[0] < self.ttl else None
+
+    def put(self, query: EntryQuery, total: int) -> None:
+        with self._lock:
+            if len(self._totals) >= MAX_TOTALS:
+                for key in list(self._totals)[:MAX_TOTALS // 4]:  # dicts keep insertion order: oldest first
+                    del self._totals[key]
+            self._totals[self._key(query)] = (self._clock(), total)
+
+    def forget(self, user_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._totals if k.user_id == user_id]:
+                del self._totals[key]
+
+
 def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
     return storage.query_user_articles(query, with_body=with_body)
+
+
+def topic_entries(storage: Storage, topic: Topic, query: EntryQuery, *,
+                  with_body: bool = True) -> tuple[list[UserArticle], ArticleCursor | None]:
+    """A topic's articles as the user's entries, newest first, through the query's read, starred
+    and time filters, paged by its cursor and limit (its order and source filters do not apply: a
+    topic is ordered by time and spans sources). The topic is paged first and filtered after, so a
+    page may hold fewer than `limit` entries; the returned cursor (the last article looked at) is
+    None only at the end of the topic."""
+    limit = min(query.limit, story_service.MAX_TOPIC_PAGE)
+    candidates = story_service.topic_articles(storage, topic, limit, query.cursor)
+    if not candidates:
+        return [], None
+    ids = tuple(item.id for item in candidates)
+    found = storage.query_user_articles(
+        replace(query, article_ids=ids, source_ids=None, category=None, cursor=None, limit=len(ids), offset=0,
+                order=EntryOrder.NEWEST_FIRST), with_body=with_body)
+    more = len(candidates) == limit
+    return found, ArticleCursor(candidates[-1].sort_at, candidates[-1].id) if more else None
 
 
 def entry_positions(storage: Storage, query: EntryQuery) -> list[ArticleCursor]:
@@ -122,24 +185,40 @@ def entry_positions(storage: Storage, query: EntryQuery) -> list[ArticleCursor]:
     return storage.query_user_article_positions(query)
 
 
-def count_entries(storage: Storage, query: EntryQuery) -> int:
-    return storage.count_user_articles(query)
+def count_entries(storage: Storage, query: EntryQuery, totals: TotalsCache | None = None) -> int:
+    """How many entries match (paging aside); from `totals` when it counted them lately."""
+    cached = totals.get(query) if totals is not None else None
+    if cached is not None:
+        return cached
+    counted = storage.count_user_articles(query)
+    if totals is not None:
+        totals.put(query, counted)
+    return counted
 
 
 def set_state(storage: Storage, user: User, article_ids: Iterable[int], *, read: bool | None = None,
-              starred: bool | None = None, now: datetime | None = None) -> int:
+              starred: bool | None = None, now: datetime | None = None, totals: TotalsCache | None = None) -> int:
     """Set read/starred for the user; ids that are not articles are skipped (another user's state
     is never touched: the user is part of every row's key)."""
-    return storage.set_article_state(user.id, article_ids, now or datetime.now(UTC), read=read, starred=starred)
+    changed = storage.set_article_state(user.id, article_ids, now or datetime.now(UTC), read=read, starred=starred)
+    if totals is not None:
+        totals.forget(user.id)
+    return changed
 
 
-def mark_read(storage: Storage, query: EntryQuery, now: datetime | None = None) -> int:
-    return storage.mark_read(query, now or datetime.now(UTC))
+def mark_read(storage: Storage, query: EntryQuery, now: datetime | None = None,
+              totals: TotalsCache | None = None) -> int:
+    changed = storage.mark_read(query, now or datetime.now(UTC))
+    if totals is not None:
+        totals.forget(query.user_id)
+    return changed
 
 
 def change_labels(storage: Storage, user: User, article_ids: Iterable[int], *, add: Sequence[str] = (),
-                  remove: Sequence[str] = ()) -> None:
+                  remove: Sequence[str] = (), totals: TotalsCache | None = None) -> None:
     storage.change_labels(user.id, article_ids, add=add, remove=remove)
+    if totals is not None:
+        totals.forget(user.id)
 
 
 def unread_counts(storage: Storage, user: User) -> list[UnreadCount]:

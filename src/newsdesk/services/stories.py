@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..errors import NewsdeskError, NotFoundError
-from ..models import Article, ArticleListItem
+from ..models import Article, ArticleCursor, ArticleListItem
 from ..storage.base import Storage
 from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, StoryClusterer
 from ..stories.entities import Entity, extract_entities
@@ -34,6 +34,7 @@ from ..stories.records import (
     HOW_DUPLICATE,
     HOW_NEW,
     AssignmentRecord,
+    EntityRecord,
     StoredStory,
     StoryMember,
     Topic,
@@ -49,11 +50,22 @@ __all__ = [
     "assign_article_safely",
     "cluster_items",
     "context_article_ids",
+    "entity_articles",
+    "entity_page",
+    "entity_stories",
     "forget_engines",
+    "get_entity",
+    "get_topic",
+    "list_entities",
+    "list_topics",
+    "list_stories",
     "merge_stories",
     "split_article",
+    "story_entities",
+    "story_ids",
     "story_page",
     "topic_articles",
+    "topic_page",
 ]
 
 log = logging.getLogger(__name__)
@@ -307,18 +319,105 @@ def story_page(storage: Storage, story_id: int) -> StoryView:
     return StoryView(story, members, {k: tuple(v) for k, v in also.items()}, first, timeline)
 
 
-def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE) -> list[ArticleListItem]:
-    """A topic's articles, newest first: those naming its entities, from its sources, or matching
-    its keywords or search query."""
+def _key(cursor: ArticleCursor | None) -> tuple[datetime, int] | None:
+    return (cursor.sort_at, cursor.id) if cursor is not None else None
+
+
+def list_stories(storage: Storage, *, limit: int = 30, cursor: ArticleCursor | None = None) -> list[StoredStory]:
+    """Live stories by latest activity, newest first; `cursor` is the (last_seen, id) of the last
+    story of the previous page."""
+    return storage.list_stories(limit=limit, cursor=_key(cursor))
+
+
+def story_entities(storage: Storage, view: StoryView, limit: int = 20) -> list[EntityRecord]:
+    """The names that tie a story together: the leading names of its first articles, each once."""
+    names: dict[int, EntityRecord] = {}
+    for m in view.members[:20]:
+        for e in storage.article_entities(m.article_id)[:8]:
+            names.setdefault(e.id, e)
+    return list(names.values())[:limit]
+
+
+def story_ids(storage: Storage, article_ids: list[int]) -> dict[int, int]:
+    """article id -> its story id (articles outside any story are left out)."""
+    return storage.story_ids_of_articles(article_ids) if article_ids else {}
+
+
+def list_entities(storage: Storage, *, kind: str | None = None, name: str | None = None, limit: int = 50,
+                  after: tuple[str, int] | None = None) -> list[EntityRecord]:
+    """Entities by name; `kind` an exact type (person, place, org, ...), `name` a prefix."""
+    return storage.list_entities(kind=kind, name=name, limit=limit, after=after)
+
+
+def entity_stories(storage: Storage, entity_id: int, *, limit: int = 30,
+                   cursor: ArticleCursor | None = None) -> list[StoredStory]:
+    return storage.entity_stories(entity_id, limit, _key(cursor))
+
+
+def entity_articles(storage: Storage, entity_id: int, *, limit: int = TOPIC_PAGE,
+                    cursor: ArticleCursor | None = None) -> list[ArticleListItem]:
+    return storage.entity_articles(entity_id, limit, _key(cursor))
+
+
+def get_entity(storage: Storage, entity_id: int) -> EntityRecord:
+    """Raises NotFoundError."""
+    return storage.get_entity(entity_id)
+
+
+def get_topic(storage: Storage, slug: str) -> Topic:
+    """Raises NotFoundError."""
+    return storage.get_topic(slug[:80])
+
+
+def list_topics(storage: Storage) -> list[Topic]:
+    """Every topic, by name."""
+    return storage.list_topics()
+
+
+@dataclass(frozen=True)
+class EntityView:
+    entity: EntityRecord
+    #: the latest stories naming it, newest activity first
+    stories: list[StoredStory]
+    #: the latest articles naming it, newest first
+    articles: list[ArticleListItem]
+
+
+def entity_page(storage: Storage, entity_id: int, *, stories: int = 30, articles: int = TOPIC_PAGE) -> EntityView:
+    """An entity with its latest stories and articles. Raises NotFoundError."""
+    entity = storage.get_entity(entity_id)
+    return EntityView(entity, storage.entity_stories(entity_id, stories), storage.entity_articles(entity_id, articles))
+
+
+#: the best search matches of each topic keyword (and of its query) that the topic follows
+TOPIC_SEARCH_DEPTH = 500
+#: the most articles of a topic one call returns (storage lists at most 500 at a time)
+MAX_TOPIC_PAGE = 500
+
+
+def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE,
+                   cursor: ArticleCursor | None = None) -> list[ArticleListItem]:
+    """A topic's articles, newest first: those naming its entities, from its sources, or among the
+    TOPIC_SEARCH_DEPTH best matches of its keywords or search query. `cursor` continues after the
+    (sort_at, id) of the previous page's last article (keyset: pages neither skip nor repeat)."""
     d = topic.definition
+    key = _key(cursor)
+    limit = max(0, min(limit, MAX_TOPIC_PAGE))
     found: dict[int, ArticleListItem] = {}
-    for item in storage.articles_matching(d.entity_ids, d.source_ids, limit):
+    for item in storage.articles_matching(d.entity_ids, d.source_ids, limit, key):
         found[item.id] = item
     for query in (*d.keywords, d.query):
         if query.strip():
-            for item in storage.search_articles(query, limit=limit):
-                found.setdefault(item.id, item)
+            for item in storage.search_articles(query, limit=TOPIC_SEARCH_DEPTH):
+                if key is None or (item.sort_at, item.id) < key:
+                    found.setdefault(item.id, item)
     return sorted(found.values(), key=lambda i: (i.sort_at, i.id), reverse=True)[:limit]
+
+
+def topic_page(storage: Storage, slug: str, limit: int = TOPIC_PAGE) -> tuple[Topic, list[ArticleListItem]]:
+    """A topic and its latest articles. Raises NotFoundError."""
+    topic = get_topic(storage, slug)
+    return topic, topic_articles(storage, topic, limit)
 
 
 def context_article_ids(storage: Storage, context: ListContext) -> list[int]:

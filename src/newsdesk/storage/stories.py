@@ -185,6 +185,11 @@ def _story(row: sa.Row[Any], outlets: int = 0) -> StoredStory:
                        size=row.size, outlets=outlets, merged_into=row.merged_into, locked=bool(row.locked))
 
 
+def _key(cursor: tuple[datetime, int]) -> sa.Tuple:
+    """A (time, id) keyset position as bound parameters (the time in the column's own type)."""
+    return sa.tuple_(sa.bindparam(None, cursor[0], UTCDateTime()), sa.bindparam(None, cursor[1], sa.Integer()))
+
+
 def _clamp(limit: int) -> int:
     return max(0, min(limit, _MAX_LIST))
 
@@ -211,8 +216,18 @@ class StoriesStorage(Protocol):
 
     def story_of_article(self, article_id: int) -> StoryMember | None: ...
 
-    def list_stories(self, *, limit: int = 30, before: datetime | None = None) -> list[StoredStory]:
-        """Live (unmerged) stories by latest activity, newest first; `before` pages by last_seen."""
+    def list_stories(self, *, limit: int = 30, before: datetime | None = None,
+                     cursor: tuple[datetime, int] | None = None) -> list[StoredStory]:
+        """Live (unmerged) stories by latest activity, newest first; `before` pages by last_seen,
+        `cursor` (last_seen, id) by keyset: the stories after that one."""
+
+    def story_ids_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        """article id -> the id of its story, for those of the ids that are in one."""
+
+    def list_entities(self, *, kind: str | None = None, name: str | None = None, limit: int = 50,
+                      after: tuple[str, int] | None = None) -> list[EntityRecord]:
+        """Entities by name (then id); `kind` is an exact type, `name` a case-insensitive prefix;
+        `after` (name, id) pages by keyset."""
 
     def split_article(self, article_id: int, at: datetime) -> int:
         """Move an article into a story of its own, kept (locked). Returns the new story id."""
@@ -226,13 +241,18 @@ class StoriesStorage(Protocol):
 
     def article_entities(self, article_id: int) -> list[EntityRecord]: ...
 
-    def entity_articles(self, entity_id: int, limit: int = 50) -> list[ArticleListItem]: ...
+    def entity_articles(self, entity_id: int, limit: int = 50,
+                        cursor: tuple[datetime, int] | None = None) -> list[ArticleListItem]: ...
 
-    def entity_stories(self, entity_id: int, limit: int = 50) -> list[StoredStory]: ...
+    def entity_stories(self, entity_id: int, limit: int = 50,
+                       cursor: tuple[datetime, int] | None = None) -> list[StoredStory]:
+        """Live stories naming the entity, newest activity first; `cursor` (last_seen, id) as in
+        list_stories."""
 
     def articles_matching(self, entity_ids: Sequence[int], source_ids: Sequence[int],
-                          limit: int = 50) -> list[ArticleListItem]:
-        """Newest articles that mention any of the entities or come from any of the sources."""
+                          limit: int = 50, cursor: tuple[datetime, int] | None = None) -> list[ArticleListItem]:
+        """Newest articles that mention any of the entities or come from any of the sources;
+        `cursor` (sort_at, id): only those after it (keyset)."""
 
     def add_topic(self, slug: str, name: str, definition: TopicDefinition, at: datetime) -> Topic: ...
 
@@ -390,10 +410,13 @@ class StoriesMixin:
             row = conn.execute(stmt).one_or_none()
         return _member(row) if row is not None else None
 
-    def list_stories(self, *, limit: int = 30, before: datetime | None = None) -> list[StoredStory]:
+    def list_stories(self, *, limit: int = 30, before: datetime | None = None,
+                     cursor: tuple[datetime, int] | None = None) -> list[StoredStory]:
         stmt = sa.select(stories).where(stories.c.merged_into.is_(None), stories.c.size > 0)
         if before is not None:
             stmt = stmt.where(stories.c.last_seen < before)
+        if cursor is not None:
+            stmt = stmt.where(sa.tuple_(stories.c.last_seen, stories.c.id) < _key(cursor))
         stmt = stmt.order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(_clamp(limit))
         with self._read() as conn:
             rows = conn.execute(stmt).all()
@@ -405,6 +428,17 @@ class StoriesMixin:
                     .where(story_articles.c.story_id.in_([r.id for r in rows]))
                     .group_by(story_articles.c.story_id))}
         return [_story(r, counts.get(r.id, 0)) for r in rows]
+
+    def story_ids_of_articles(self, article_ids: Sequence[int]) -> dict[int, int]:
+        unique = sorted({int(i) for i in article_ids})
+        found: dict[int, int] = {}
+        with self._read() as conn:
+            for start in range(0, len(unique), _MAX_LIST):
+                chunk = unique[start:start + _MAX_LIST]
+                found.update((int(a), int(s)) for a, s in conn.execute(
+                    sa.select(story_articles.c.article_id, story_articles.c.story_id)
+                    .where(story_articles.c.article_id.in_(chunk))))
+        return found
 
     def split_article(self, article_id: int, at: datetime) -> int:
         with self._write() as conn:
@@ -471,21 +505,39 @@ class StoriesMixin:
         with self._read() as conn:
             return [EntityRecord(r.id, r.key, r.name, r.type) for r in conn.execute(stmt)]
 
-    def entity_articles(self, entity_id: int, limit: int = 50) -> list[ArticleListItem]:
-        return self.articles_matching([entity_id], [], limit)
+    def list_entities(self, *, kind: str | None = None, name: str | None = None, limit: int = 50,
+                      after: tuple[str, int] | None = None) -> list[EntityRecord]:
+        stmt = sa.select(entities)
+        if kind is not None:
+            stmt = stmt.where(entities.c.type == kind)
+        if name:
+            stmt = stmt.where(sa.func.lower(entities.c.name).startswith(name.lower(), autoescape=True))
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(entities.c.name, entities.c.id) > sa.tuple_(
+                sa.bindparam(None, after[0], sa.Text()), sa.bindparam(None, after[1], sa.Integer())))
+        stmt = stmt.order_by(entities.c.name, entities.c.id).limit(_clamp(limit))
+        with self._read() as conn:
+            return [EntityRecord(r.id, r.key, r.name, r.type) for r in conn.execute(stmt)]
 
-    def entity_stories(self, entity_id: int, limit: int = 50) -> list[StoredStory]:
+    def entity_articles(self, entity_id: int, limit: int = 50,
+                        cursor: tuple[datetime, int] | None = None) -> list[ArticleListItem]:
+        return self.articles_matching([entity_id], [], limit, cursor)
+
+    def entity_stories(self, entity_id: int, limit: int = 50,
+                       cursor: tuple[datetime, int] | None = None) -> list[StoredStory]:
         ids = (sa.select(story_articles.c.story_id)
                .select_from(article_entities.join(story_articles,
                                                   story_articles.c.article_id == article_entities.c.article_id))
                .where(article_entities.c.entity_id == entity_id))
-        stmt = (sa.select(stories).where(stories.c.id.in_(ids), stories.c.merged_into.is_(None))
-                .order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(_clamp(limit)))
+        stmt = sa.select(stories).where(stories.c.id.in_(ids), stories.c.merged_into.is_(None))
+        if cursor is not None:
+            stmt = stmt.where(sa.tuple_(stories.c.last_seen, stories.c.id) < _key(cursor))
+        stmt = (stmt.order_by(stories.c.last_seen.desc(), stories.c.id.desc()).limit(_clamp(limit)))
         with self._read() as conn:
             return [_story(r) for r in conn.execute(stmt)]
 
     def articles_matching(self, entity_ids: Sequence[int], source_ids: Sequence[int],
-                          limit: int = 50) -> list[ArticleListItem]:
+                          limit: int = 50, cursor: tuple[datetime, int] | None = None) -> list[ArticleListItem]:
         conds = []
         if entity_ids:
             conds.append(articles.c.id.in_(sa.select(article_entities.c.article_id).where(
@@ -494,8 +546,10 @@ class StoriesMixin:
             conds.append(articles.c.source_id.in_(list(source_ids)[:100]))
         if not conds:
             return []
-        stmt = (sa.select(*_LIST_COLUMNS).select_from(_FROM).where(sa.or_(*conds))
-                .order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(_clamp(limit)))
+        stmt = sa.select(*_LIST_COLUMNS).select_from(_FROM).where(sa.or_(*conds))
+        if cursor is not None:
+            stmt = stmt.where(sa.tuple_(articles.c.sort_at, articles.c.id) < _key(cursor))
+        stmt = (stmt.order_by(articles.c.sort_at.desc(), articles.c.id.desc()).limit(_clamp(limit)))
         with self._read() as conn:
             return [_item(r) for r in conn.execute(stmt)]
 

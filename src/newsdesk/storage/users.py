@@ -417,8 +417,16 @@ class UsersMixin:
     def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
         columns = _HEAD_COLUMNS + (_BODY_COLUMNS if with_body else ())
         stmt = _paged(sa.select(*columns).select_from(_state_join(query.user_id)), query)
+        # Every one of a list of ids (GReader's stream/items/contents): sorting the few rows here
+        # spares the database a temporary B-tree of whole rows, bodies and all.
+        whole_list = (query.article_ids is not None and query.cursor is None and query.offset == 0
+                      and len(set(query.article_ids)) <= min(query.limit, MAX_ENTRY_PAGE, MAX_IDS_PER_CALL))
+        if whole_list:
+            stmt = stmt.order_by(None)
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
+            rows = list(conn.execute(stmt).all())
+            if whole_list:  # id, ..., sort_at at 6: the order _paged gives
+                rows.sort(key=lambda row: (row[6], row[0]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
             labels: dict[int, list[str]] = {}
             if with_body and rows:
                 for chunk in _chunks(row.id for row in rows):

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
+import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
@@ -22,18 +26,33 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
 from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError, RateLimitedError
 from ..services.accounts import Accounts
-from ..services.feedreader import SourceDirectory
+from ..services.feedreader import SourceDirectory, TotalsCache
 from ..storage.base import Storage
 from .security import SECURITY_HEADERS
+
+
+def _fast_dumps() -> Callable[[Any], bytes] | None:
+    """orjson's encoder: pinned in pyproject; without it (an older environment) the stdlib's."""
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:  # pragma: no cover - the pinned install has it
+        return None
+    dumps: Callable[[Any], bytes] = module.dumps
+    return dumps
+
+
+_FAST_DUMPS = _fast_dumps()
 
 __all__ = [
     "API_PREFIXES",
     "ApiContext",
+    "FastJSONResponse",
     "api_error_response",
     "basic_credentials",
     "client_address",
     "int_param",
     "is_api_path",
+    "json_bytes",
     "timestamp",
 ]
 
@@ -56,6 +75,23 @@ class ApiContext:
     accounts: Accounts
     directory: SourceDirectory
     public_url: str
+    #: listing totals, shared by every API and the account pages (which forget a user's on change)
+    totals: TotalsCache = field(default_factory=TotalsCache)
+
+
+def json_bytes(body: Any) -> bytes:
+    """Compact UTF-8 JSON. orjson encodes 1,000 entries with their bodies in 0.4 ms where the
+    stdlib takes 17.5 (bench/api.py: the encoder was the largest single cost of a full page)."""
+    if _FAST_DUMPS is not None:
+        return _FAST_DUMPS(body)
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+class FastJSONResponse(JSONResponse):
+    """JSONResponse with json_bytes: the same bytes shape (compact, UTF-8), encoded faster."""
+
+    def render(self, content: Any) -> bytes:
+        return json_bytes(content)
 
 
 def is_api_path(path: str) -> bool:

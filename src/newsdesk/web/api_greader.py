@@ -3,9 +3,19 @@ News+, the `google-reader` Python client): `/accounts/ClientLogin` and `/reader/
 root and again under `/api/greader`.
 
 Streams: `user/-/state/com.google/reading-list|read|starred`, `user/-/label/NAME` (a source
-category, else a user label), `feed/ID` or `feed/URL`. Item ids come long
-(`tag:google.com,2005:reader/item/<16 hex>`) or short (signed decimal). Read/starred/labels are the
-calling user's own. Parameters are read by hand, bounded, and a malformed one is a 400.
+category, else a user label), `user/-/label/topic:SLUG` (a topic), `feed/ID` or `feed/URL`.
+
+Topics are tags, not folders: a folder holds feeds, a topic holds articles from any feed (as a tag
+does). Their label is `topic:` and the topic's slug (`user/-/label/topic:harbour-news`): slugs are
+unique and stable where names need not be, URL-safe (apps put stream ids in paths; a `#` would end
+the path), and the `topic:` prefix keeps them apart from folders and labels: the API refuses to
+create a label or folder starting with it, and such a label always means the topic (a category
+given that name by hand in the admin is shadowed). A topic stream is newest first (`r=o` does not
+apply), paged by its continuation; read/starred filters (`xt`, `it`) and `ot`/`nt` apply.
+
+Item ids come long (`tag:google.com,2005:reader/item/<16 hex>`) or short (signed decimal).
+Read/starred/labels are the calling user's own. Parameters are read by hand, bounded, and a
+malformed one is a 400.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependency annotations at runtime.
@@ -15,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 from starlette.datastructures import MultiDict
 
 from ..errors import NotFoundError
@@ -23,10 +33,12 @@ from ..errors_accounts import AuthenticationError, InvalidRequestError, Permissi
 from ..models import ArticleCursor, Source
 from ..models_accounts import EntryOrder, ReadFilter, User, UserArticle
 from ..services import feedreader
+from ..services import stories as story_service
 from ..services.accounts import API_KEY_PREFIX
 from ..services.reading import BadListParameterError, decode_cursor, encode_cursor
 from ..storage.users import MAX_ENTRY_PAGE, MAX_IDS_PER_CALL, EntryQuery
-from .api_common import ApiContext, client_address, int_param, timestamp
+from ..stories.records import Topic
+from .api_common import ApiContext, FastJSONResponse, client_address, int_param, timestamp
 
 __all__ = ["greader_router", "long_item_id", "parse_item_id"]
 
@@ -36,6 +48,9 @@ READ = STATE + "read"
 STARRED = STATE + "starred"
 KEPT_UNREAD = STATE + "kept-unread"
 LONG_ID_PREFIX = "tag:google.com,2005:reader/item/"
+LABEL = "user/-/label/"
+#: a label starting with this is a topic (then its slug); folders and user labels cannot
+TOPIC_MARK = "topic:"
 #: items per stream/contents page at most (each carries its full text)
 MAX_CONTENTS_PAGE = 1000
 #: the form of a POST: ids repeat, so allow as many fields as ids, each small
@@ -76,6 +91,11 @@ class Stream:
     label: str | None = None
     read: ReadFilter = ReadFilter.ALL
     starred: bool | None = None
+    topic: Topic | None = None
+
+
+def topic_label(topic: Topic) -> str:
+    return LABEL + TOPIC_MARK + topic.slug
 
 
 async def _params(request: Request) -> MultiDict:
@@ -135,6 +155,8 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
                     return Stream(read=ReadFilter.READ)
                 if name in ("com.google/kept-unread", "com.google/fresh"):
                     return Stream(read=ReadFilter.UNREAD)
+            elif kind == "label" and name.startswith(TOPIC_MARK):
+                return Stream(topic=story_service.get_topic(storage, name[len(TOPIC_MARK):]))
             elif kind == "label" and name:
                 if any(c.title == name for c in directory.categories()):
                     return Stream(category=name)
@@ -166,7 +188,10 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         return replace(q, newer_than=timestamp(ot) if ot is not None else None,
                        older_than=timestamp(nt) if nt is not None else None, order=order, cursor=cursor)
 
-    def page(q: EntryQuery, with_body: bool) -> tuple[list[UserArticle], str | None]:
+    def page(q: EntryQuery, with_body: bool, topic: Topic | None = None) -> tuple[list[UserArticle], str | None]:
+        if topic is not None:
+            found, after = feedreader.topic_entries(storage, topic, q, with_body=with_body)
+            return found, encode_cursor(after) if after is not None else None
         items = feedreader.entries(storage, q, with_body=with_body)
         more = len(items) == q.limit and q.limit > 0
         continuation = encode_cursor(ArticleCursor.of(items[-1].article)) if more and items else None
@@ -267,8 +292,8 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
 
     @router.get(api + "/user-info")
     def user_info(user: CurrentUser) -> Response:
-        return JSONResponse({"userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
-                             "userEmail": ""})
+        return FastJSONResponse({"userId": str(user.id), "userName": user.name, "userProfileId": str(user.id),
+                                 "userEmail": ""})
 
     @router.get(api + "/tag/list")
     def tag_list(user: CurrentUser) -> Response:
@@ -277,7 +302,9 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         tags += [{"id": "user/-/label/" + title, "label": title, "type": "folder"} for title in folders]
         tags += [{"id": "user/-/label/" + label, "label": label, "type": "tag"}
                  for label in storage.list_labels(user.id) if label not in folders]
-        return JSONResponse({"tags": tags})
+        tags += [{"id": topic_label(t), "label": topic_label(t)[len(LABEL):], "type": "tag"}
+                 for t in story_service.list_topics(storage)]
+        return FastJSONResponse({"tags": tags})
 
     def subscription_json(source: Source) -> dict[str, Any]:
         categories = ([{"id": "user/-/label/" + source.category, "label": source.category}]
@@ -288,11 +315,15 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     @router.get(api + "/subscription/list")
     def subscription_list(user: CurrentUser) -> Response:
         sources = sorted(directory.sources().values(), key=lambda s: (s.display_name.lower(), s.id))
-        return JSONResponse({"subscriptions": [subscription_json(s) for s in sources]})
+        return FastJSONResponse({"subscriptions": [subscription_json(s) for s in sources]})
 
     def label_name(tag: str | None) -> str | None:
-        if tag and tag.startswith("user/-/label/"):
-            return tag[len("user/-/label/"):][:100] or None
+        """A folder or user label named in an edit; a topic's (`topic:...`) is refused."""
+        if tag and tag.startswith(LABEL):
+            name = tag[len(LABEL):][:100]
+            if name.startswith(TOPIC_MARK):
+                raise InvalidRequestError("labels starting with topic: are topics, which the operator defines")
+            return name or None
         return None
 
     @router.post(api + "/subscription/edit")
@@ -337,43 +368,48 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             raise InvalidRequestError("quickadd missing")
         source: Source = add_source(url, None)
         directory.invalidate()
-        return JSONResponse({"numResults": 1, "query": url, "streamId": f"feed/{source.id}",
-                             "streamName": source.display_name})
+        return FastJSONResponse({"numResults": 1, "query": url, "streamId": f"feed/{source.id}",
+                                 "streamName": source.display_name})
 
     @router.get(api + "/stream/items/ids")
     @router.post(api + "/stream/items/ids")
     def stream_item_ids(user: CurrentUser, p: Params) -> Response:
         n = int_param(p.get("n"), "n", default=20, minimum=1, maximum=MAX_ENTRY_PAGE) or 20
-        q = query_for(stream_of(p.get("s"), user), user, p, n)
-        positions = feedreader.entry_positions(storage, q)
-        more = len(positions) == q.limit
-        continuation = encode_cursor(positions[-1]) if more and positions else None
+        stream = stream_of(p.get("s"), user)
+        q = query_for(stream, user, p, n)
+        if stream.topic is not None:
+            found, continuation = page(q, with_body=False, topic=stream.topic)
+            positions = [ArticleCursor.of(entry.article) for entry in found]
+        else:
+            positions = feedreader.entry_positions(storage, q)
+            more = len(positions) == q.limit
+            continuation = encode_cursor(positions[-1]) if more and positions else None
         body: dict[str, Any] = {"itemRefs": [
             {"id": str(pos.id), "directStreamIds": [], "timestampUsec": usec(pos.sort_at)} for pos in positions
         ]}
         if continuation:
             body["continuation"] = continuation
-        return JSONResponse(body)
+        return FastJSONResponse(body)
 
     @router.get(api + "/stream/items/contents")
     @router.post(api + "/stream/items/contents")
     def stream_items_contents(user: CurrentUser, p: Params) -> Response:
         ids = ids_of(p)[:MAX_CONTENTS_PAGE]
         if not ids:
-            return JSONResponse(contents_json(READING_LIST, [], None))
+            return FastJSONResponse(contents_json(READING_LIST, [], None))
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=tuple(ids), limit=len(ids)))
         by_id = {entry.article.id: entry for entry in found}
         ordered = [by_id[i] for i in dict.fromkeys(ids) if i in by_id]
-        return JSONResponse(contents_json(READING_LIST, ordered, None))
+        return FastJSONResponse(contents_json(READING_LIST, ordered, None))
 
     @router.get(api + "/stream/contents/{stream_id:path}")
     @router.post(api + "/stream/contents/{stream_id:path}")
     def stream_contents(user: CurrentUser, p: Params, stream_id: str) -> Response:
         stream_id = stream_id or str(p.get("s") or READING_LIST)
         n = int_param(p.get("n"), "n", default=20, minimum=1, maximum=MAX_CONTENTS_PAGE) or 20
-        q = query_for(stream_of(stream_id, user), user, p, n)
-        items, continuation = page(q, with_body=True)
-        return JSONResponse(contents_json(stream_id, items, continuation))
+        stream = stream_of(stream_id, user)
+        items, continuation = page(query_for(stream, user, p, n), with_body=True, topic=stream.topic)
+        return FastJSONResponse(contents_json(stream_id, items, continuation))
 
     @router.post(api + "/edit-tag")
     def edit_tag(user: CurrentUser, p: Params) -> Response:
@@ -392,11 +428,11 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         if STARRED in remove:
             starred = False
         if read is not None or starred is not None:
-            feedreader.set_state(storage, user, ids, read=read, starred=starred)
+            feedreader.set_state(storage, user, ids, read=read, starred=starred, totals=ctx.totals)
         add_labels = [n for n in (label_name(t) for t in add) if n]
         remove_labels = [n for n in (label_name(t) for t in remove) if n]
         if add_labels or remove_labels:
-            feedreader.change_labels(storage, user, ids, add=add_labels, remove=remove_labels)
+            feedreader.change_labels(storage, user, ids, add=add_labels, remove=remove_labels, totals=ctx.totals)
         return PlainTextResponse("OK")
 
     @router.post(api + "/mark-all-as-read")
@@ -409,7 +445,12 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             older_than = timestamp(ts // 1_000_000 if ts > 10**11 else ts)
         q = EntryQuery(user_id=user.id, source_ids=stream.source_ids, category=stream.category, label=stream.label,
                        starred=stream.starred, older_than=older_than)
-        feedreader.mark_read(storage, q)
+        if stream.topic is not None:
+            # the topic's latest articles (as many as one call may name), older than ts if given
+            topic_ids = [i.id for i in story_service.topic_articles(storage, stream.topic, MAX_IDS_PER_CALL)
+                         if older_than is None or i.sort_at < older_than]
+            q = replace(q, article_ids=tuple(topic_ids))
+        feedreader.mark_read(storage, q, totals=ctx.totals)
         return PlainTextResponse("OK")
 
     @router.get(api + "/unread-count")
@@ -432,7 +473,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             rows.append({"id": "user/-/label/" + title, "count": count, "newestItemTimestampUsec": usec(latest)})
         if newest is not None:
             rows.append({"id": READING_LIST, "count": total, "newestItemTimestampUsec": usec(newest)})
-        return JSONResponse({"max": total, "unreadcounts": rows})
+        return FastJSONResponse({"max": total, "unreadcounts": rows})
 
     @router.post(api + "/disable-tag")
     @router.post(api + "/rename-tag")

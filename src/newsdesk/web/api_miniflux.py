@@ -7,6 +7,12 @@ source categories with stable ids (services.feedreader.category_id); entry statu
 the calling user's own. Entries are ordered by publication time whatever `order` names; `status`,
 `starred`, `before`/`after`, `before_entry_id`/`after_entry_id`, `feed_id`, `category_id`, `limit`,
 `offset` and `direction` filter and page. Unknown parameters are ignored, malformed ones are a 400.
+
+Topics and stories are not mapped here: a Miniflux entry has one feed and that feed one category,
+and Miniflux clients list and filter by those alone (the entries API filters by no tag). A topic
+spans feeds and an article can be in several, so as a category it would steal articles from their
+source's folder, and as a pseudo-feed it would show every article twice. Apps reach topics through
+the Google Reader API (a tag per topic) and everything through the own API.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the dependency annotations at runtime.
@@ -17,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from ..errors import NotFoundError
 from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError
@@ -27,7 +33,7 @@ from ..services import feedreader
 from ..services import sources as source_service
 from ..services.feedreader import category_id
 from ..storage.users import EntryQuery
-from .api_common import ApiContext, basic_credentials, client_address, int_param, timestamp
+from .api_common import ApiContext, FastJSONResponse, basic_credentials, client_address, int_param, timestamp
 
 __all__ = ["miniflux_router"]
 
@@ -204,10 +210,10 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     def entries_response(request: Request, user: User, query: EntryQuery) -> Response:
         items = feedreader.entries(storage, query)
-        total = feedreader.count_entries(storage, query)
+        total = feedreader.count_entries(storage, query, ctx.totals)
         sources = directory.some(e.article.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
-        return JSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
+        return FastJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
 
     def one_entry(user: User, entry_id: int, source_id: int | None = None) -> UserArticle:
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=(entry_id,), limit=1))
@@ -219,25 +225,26 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     @router.get("/me")
     def me(user: CurrentUser) -> Response:
-        return JSONResponse({"id": user.id, "username": user.name, "is_admin": user.is_admin, "theme": "system_serif",
-                             "language": "en_US", "timezone": "UTC", "entry_sorting_direction": "desc",
-                             "entries_per_page": DEFAULT_LIMIT, "last_login_at": _iso(None)})
+        return FastJSONResponse({"id": user.id, "username": user.name, "is_admin": user.is_admin,
+                                 "theme": "system_serif", "language": "en_US", "timezone": "UTC",
+                                 "entry_sorting_direction": "desc", "entries_per_page": DEFAULT_LIMIT,
+                                 "last_login_at": _iso(None)})
 
     @router.get("/version")
     def version(user: CurrentUser) -> Response:
-        return JSONResponse({"version": "2.0.0-newsdesk", "commit": "", "build_date": "", "go_version": "",
-                             "compiler": "", "arch": "", "os": ""})
+        return FastJSONResponse({"version": "2.0.0-newsdesk", "commit": "", "build_date": "", "go_version": "",
+                                 "compiler": "", "arch": "", "os": ""})
 
     @router.get("/categories")
     def categories(user: CurrentUser) -> Response:
         titles = {s.category or "All" for s in directory.sources().values()} | {"All"}
-        return JSONResponse([category_json(t, user) for t in sorted(titles, key=str.lower)])
+        return FastJSONResponse([category_json(t, user) for t in sorted(titles, key=str.lower)])
 
     @router.get("/categories/{cat_id}/feeds")
     def category_feeds(user: CurrentUser, cat_id: str) -> Response:
         title = category_of(int_param(cat_id, "category_id") or 0)
         sources = [s for s in directory.sources().values() if (s.category or "All") == title]
-        return JSONResponse([feed_json(s, user) for s in sorted(sources, key=lambda s: s.id)])
+        return FastJSONResponse([feed_json(s, user) for s in sorted(sources, key=lambda s: s.id)])
 
     @router.get("/categories/{cat_id}/entries")
     def category_entries(request: Request, user: CurrentUser, cat_id: str) -> Response:
@@ -249,19 +256,19 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         title = category_of(int_param(cat_id, "category_id") or 0)
         if title == "All":
             ids = tuple(s.id for s in directory.sources().values() if not s.category)
-            feedreader.mark_read(storage, EntryQuery(user_id=user.id, source_ids=ids))
+            feedreader.mark_read(storage, EntryQuery(user_id=user.id, source_ids=ids), totals=ctx.totals)
         else:
-            feedreader.mark_read(storage, EntryQuery(user_id=user.id, category=title))
+            feedreader.mark_read(storage, EntryQuery(user_id=user.id, category=title), totals=ctx.totals)
         return Response(status_code=204)
 
     @router.get("/feeds")
     def feeds(user: CurrentUser) -> Response:
-        return JSONResponse([feed_json(s, user) for s in sorted(directory.sources().values(), key=lambda s: s.id)])
+        return FastJSONResponse([feed_json(s, user) for s in sorted(directory.sources().values(), key=lambda s: s.id)])
 
     @router.get("/feeds/counters")
     def counters(user: CurrentUser) -> Response:
         counts = feedreader.unread_counts(storage, user)
-        return JSONResponse({"reads": {}, "unreads": {str(c.source_id): c.count for c in counts}})
+        return FastJSONResponse({"reads": {}, "unreads": {str(c.source_id): c.count for c in counts}})
 
     @router.post("/feeds")
     def create_feed(user: CurrentUser, body: JsonBody) -> Response:
@@ -278,7 +285,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             title = category_of(cat)
         source = add_source(body["feed_url"].strip()[:2048], None if title == "All" else title)
         directory.invalidate()
-        return JSONResponse({"feed_id": source.id}, status_code=201)
+        return FastJSONResponse({"feed_id": source.id}, status_code=201)
 
     @router.put("/feeds/refresh")
     def refresh_all(user: CurrentUser) -> Response:
@@ -289,7 +296,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     @router.get("/feeds/{feed_id}")
     def feed(user: CurrentUser, feed_id: str) -> Response:
-        return JSONResponse(feed_json(directory.get(int_param(feed_id, "feed_id") or 0), user))
+        return FastJSONResponse(feed_json(directory.get(int_param(feed_id, "feed_id") or 0), user))
 
     @router.delete("/feeds/{feed_id}")
     def delete_feed(user: CurrentUser, feed_id: str) -> Response:
@@ -307,7 +314,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.put("/feeds/{feed_id}/mark-all-as-read")
     def feed_mark_read(user: CurrentUser, feed_id: str) -> Response:
         source = directory.get(int_param(feed_id, "feed_id") or 0)
-        feedreader.mark_read(storage, EntryQuery(user_id=user.id, source_ids=(source.id,)))
+        feedreader.mark_read(storage, EntryQuery(user_id=user.id, source_ids=(source.id,)), totals=ctx.totals)
         return Response(status_code=204)
 
     @router.get("/feeds/{feed_id}/entries")
@@ -318,7 +325,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/feeds/{feed_id}/entries/{entry_id}")
     def feed_entry(user: CurrentUser, feed_id: str, entry_id: str) -> Response:
         entry = one_entry(user, int_param(entry_id, "entry_id") or 0, int_param(feed_id, "feed_id") or 0)
-        return JSONResponse(entry_json(entry, user, directory.some([entry.article.source_id])))
+        return FastJSONResponse(entry_json(entry, user, directory.some([entry.article.source_id])))
 
     @router.get("/entries")
     def entries(request: Request, user: CurrentUser) -> Response:
@@ -334,18 +341,18 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             raise InvalidRequestError("entry_ids must be a list of entry ids")
         if status not in ("read", "unread", "removed"):
             raise InvalidRequestError("status must be read, unread or removed")
-        feedreader.set_state(storage, user, ids, read=status != "unread")
+        feedreader.set_state(storage, user, ids, read=status != "unread", totals=ctx.totals)
         return Response(status_code=204)
 
     @router.get("/entries/{entry_id}")
     def entry(user: CurrentUser, entry_id: str) -> Response:
         found = one_entry(user, int_param(entry_id, "entry_id") or 0)
-        return JSONResponse(entry_json(found, user, directory.some([found.article.source_id])))
+        return FastJSONResponse(entry_json(found, user, directory.some([found.article.source_id])))
 
     @router.put("/entries/{entry_id}/bookmark")
     def bookmark(user: CurrentUser, entry_id: str) -> Response:
         found = one_entry(user, int_param(entry_id, "entry_id") or 0)
-        feedreader.set_state(storage, user, [found.article.id], starred=not found.starred)
+        feedreader.set_state(storage, user, [found.article.id], starred=not found.starred, totals=ctx.totals)
         return Response(status_code=204)
 
     @router.post("/discover")
@@ -355,7 +362,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         if not isinstance(body, dict) or not isinstance(body.get("url"), str) or not body["url"].strip():
             raise InvalidRequestError("url is required")
         found = discover(body["url"].strip()[:2048])
-        return JSONResponse([{"url": found.url, "title": found.title or found.url,
+        return FastJSONResponse([{"url": found.url, "title": found.title or found.url,
                               "type": "atom" if found.kind == "feed" else str(found.kind)}])
 
     @router.get("/export")
@@ -369,7 +376,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             raise InvalidRequestError("the body must be an OPML document")
         result = source_service.import_opml(storage, body)
         directory.invalidate()
-        return JSONResponse({"message": f"Feeds imported successfully: {len(result.added)} added, "
+        return FastJSONResponse({"message": f"Feeds imported successfully: {len(result.added)} added, "
                                         f"{len(result.skipped)} followed already"}, status_code=201)
 
     return router

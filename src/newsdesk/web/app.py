@@ -4,6 +4,7 @@ to HTTP in one place. Pages never show a stack trace; every response carries the
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
 from .stories import stories_router
 
-__all__ = ["AdminServices", "create_app"]
+__all__ = ["AdminServices", "create_app", "freeze_startup_objects"]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,15 @@ def _status_for(exc: Exception) -> int:
     if isinstance(exc, NewsdeskError):
         return 400
     return 500
+
+
+def freeze_startup_objects() -> None:
+    """Called once the app is built, just before serving: what exists by then (modules, the app,
+    its routes and caches) lives as long as the process, so the garbage collector's full passes
+    stop walking it. A 1,000-entry page allocates enough to trigger those passes; frozen, its p95
+    CPU time in-process fell from 144 to 47 ms (median unchanged at about 40; bench/api.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(storage: Storage, settings: Settings, services: AdminServices | None = None) -> FastAPI:

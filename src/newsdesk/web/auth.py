@@ -181,7 +181,7 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
         if action not in changes:
             raise InvalidRequestError("unknown action")
         read, starred = changes[action]
-        if not feedreader.set_state(storage, user, [article_id], read=read, starred=starred):
+        if not feedreader.set_state(storage, user, [article_id], read=read, starred=starred, totals=ctx.totals):
             raise NotFoundError(f"no article with id {article_id}")
         return RedirectResponse(_safe_next(fields.get("next")) if fields.get("next") else
                                 f"/articles/{article_id}", status_code=303)

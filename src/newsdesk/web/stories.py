@@ -179,13 +179,10 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
         fresh = admin and (not cookie_value or len(cookie_value) > 100)
         if fresh:
             cookie_value = csrf.new_cookie_value()
-        names: dict[int, Any] = {}
-        for m in view.members[:20]:
-            for e in storage.article_entities(m.article_id)[:8]:
-                names.setdefault(e.id, e)
         response = renderer.render(
             request, "story.html", view=view, s=_labels(renderer, request),
-            ctx=ListContext("story", story_id=view.story.id), entities=list(names.values())[:20], admin=admin,
+            ctx=ListContext("story", story_id=view.story.id), entities=story_service.story_entities(storage, view),
+            admin=admin,
             csrf_field=CSRF_FIELD, csrf_token=csrf.token_for(cookie_value) if admin else "",
             headers={"Cache-Control": "no-store"} if admin else None)
         if fresh:
@@ -201,16 +198,14 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
 
     @router.get("/entities/{entity_id}", response_class=HTMLResponse, name="entity")
     def entity(request: Request, entity_id: int) -> Response:
-        found = storage.get_entity(entity_id)
-        return renderer.render(request, "entity.html", entity=found, s=_labels(renderer, request),
-                               stories=storage.entity_stories(entity_id, 30),
-                               items=storage.entity_articles(entity_id, 50), ctx=ListContext.home())
+        view = story_service.entity_page(storage, entity_id)
+        return renderer.render(request, "entity.html", entity=view.entity, s=_labels(renderer, request),
+                               stories=view.stories, items=view.articles, ctx=ListContext.home())
 
     @router.get("/topics/{slug}", response_class=HTMLResponse, name="topic")
     def topic(request: Request, slug: str) -> Response:
-        found = storage.get_topic(slug[:80])
-        return renderer.render(request, "topic.html", topic=found, s=_labels(renderer, request),
-                               items=story_service.topic_articles(storage, found),
+        found, items = story_service.topic_page(storage, slug)
+        return renderer.render(request, "topic.html", topic=found, s=_labels(renderer, request), items=items,
                                ctx=ListContext("topic", query=found.slug))
 
     @router.get("/topics/{slug}/atom.xml", name="topic_atom")
