@@ -30,12 +30,12 @@ import pytest
 import uvicorn
 from hostile_helpers import DATA, article_page, assert_harmless, pass_over
 
-from newsdesk.models import Newsletter, NewSource, Source
-from newsdesk.services import newsletters as nl
-from newsdesk.services import stories as story_service
 from newsdesk.mail.digest import select_digest_entries
 from newsdesk.mail.send import SmtpSettings
 from newsdesk.mail.sink import SmtpSink
+from newsdesk.models import Newsletter, NewSource, Source
+from newsdesk.services import newsletters as nl
+from newsdesk.services import stories as story_service
 from newsdesk.settings import load_settings
 from newsdesk.storage import ArticleFilter
 from newsdesk.storage.base import Storage
@@ -170,7 +170,8 @@ def visit_all(base: str, paths: list[str], *, bypass_csp: bool, local_prefix: st
                 ['SCRIPT','IFRAME','OBJECT','EMBED','FORM','SVG','MATH','STYLE','BASE','META'].includes(
                   el.tagName.toUpperCase()) ||
                 Array.from(el.attributes).some(a => /^on/i.test(a.name) || (a.name === 'style' && !inlineStyles) ||
-                  /^\\s*(javascript|vbscript|data):/i.test(a.value))).map(el => el.outerHTML.slice(0, 150))""", inline_styles)
+                  /^\\s*(javascript|vbscript|data):/i.test(a.value))).map(el => el.outerHTML.slice(0, 150))""",
+                inline_styles)
             events += [f"{path}: dangerous markup: {d}" for d in dangerous]
         context.close()
         browser.close()
