@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -36,8 +37,11 @@ def lower_collection_priority(niceness: int = COLLECTION_NICENESS) -> None:
     On Linux a nice value belongs to a thread, and new threads inherit it: called at the start of the
     scheduler thread of `newsdesk run`, it lowers the collection (its fetch, parse and extraction
     threads) but not the web server's threads in the same process. Called first thing in `newsdesk
-    fetch` and `newsdesk worker`, it lowers the whole process. Where it is not allowed, nothing changes.
+    fetch` and `newsdesk worker`, it lowers the whole process. Elsewhere (a nice value per process would
+    lower the web server too) and where it is not allowed, nothing changes.
     """
+    if not sys.platform.startswith("linux"):
+        return
     try:
         current = os.getpriority(os.PRIO_PROCESS, 0)
         os.setpriority(os.PRIO_PROCESS, 0, min(19, current + niceness))
