@@ -263,8 +263,11 @@ def _print_summary(summary: PassSummary) -> None:
 def fetch(all_sources: bool = typer.Option(False, "--all", help="Poll every unpaused source, due or not."),
           settings: Settings = None) -> None:  # type: ignore[assignment]
     """Run one collection pass: poll due feeds, fetch, extract, store and index their new articles."""
+    from .worker import in_collection_thread
+
     storage = _open(settings)
-    summary = _run_pass(storage, settings, due_only=not all_sources)
+    # at a lower CPU priority, so that a reader served from the same machine stays responsive
+    summary = in_collection_thread(lambda: _run_pass(storage, settings, due_only=not all_sources))
     _print_summary(summary)
 
 
@@ -318,12 +321,13 @@ def serve(settings: Settings = None) -> None:  # type: ignore[assignment]
 @with_settings
 def worker(settings: Settings = None) -> None:  # type: ignore[assignment]
     """Only collection: poll due sources forever."""
-    from .worker import run_scheduler
+    from .worker import in_collection_thread, run_scheduler
 
     _logging()
     stop = threading.Event()
+    storage = _open(settings)
     try:
-        asyncio.run(run_scheduler(_open(settings), settings, stop))
+        in_collection_thread(lambda: asyncio.run(run_scheduler(storage, settings, stop)))
     except KeyboardInterrupt:
         stop.set()
 

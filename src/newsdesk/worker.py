@@ -7,9 +7,11 @@ import logging
 import os
 import secrets
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from .ingest.fetch import Fetcher, FetchPolicy
 from .ingest.schedule import SchedulePolicy
@@ -17,9 +19,59 @@ from .services.refresh import PassSummary, RefreshContext, refresh_pass
 from .settings import Settings
 from .storage.base import Storage
 
-__all__ = ["new_worker_id", "run_scheduler", "send_digests_tick", "start_scheduler_thread"]
+__all__ = ["COLLECTION_NICENESS", "in_collection_thread", "lower_collection_priority", "new_worker_id",
+           "run_scheduler", "send_digests_tick", "start_scheduler_thread"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: how much lower than the reader's the CPU priority of collection is (nice(2) steps): on a small
+#: machine, extraction would otherwise take the cores from the readers' requests (docs/reliability.md, 8)
+COLLECTION_NICENESS = 10
+
+
+def lower_collection_priority(niceness: int = COLLECTION_NICENESS) -> None:
+    """Lower the CPU priority of the calling thread and of every thread it starts afterwards.
+
+    On Linux a nice value belongs to a thread, and new threads inherit it: called at the start of the
+    scheduler thread of `newsdesk run`, it lowers the collection (its fetch, parse and extraction
+    threads) but not the web server's threads in the same process. Called first thing in `newsdesk
+    fetch` and `newsdesk worker`, it lowers the whole process. Elsewhere (a nice value per process would
+    lower the web server too) and where it is not allowed, nothing changes.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+        os.setpriority(os.PRIO_PROCESS, 0, min(19, current + niceness))
+    except (AttributeError, OSError) as exc:  # not on this platform, or not permitted
+        log.info("collection runs at normal CPU priority: %s", exc)
+
+
+def in_collection_thread(work: Callable[[], T]) -> T:
+    """`work()` in a thread at the collection's lower CPU priority; its result or its exception.
+
+    The CLI's `fetch` and `worker` run their pass here rather than lowering the calling thread, so
+    that calling them in-process (tests, embedding) leaves the caller's priority alone. Ctrl-C still
+    reaches the caller, which waits in short joins."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        lower_collection_priority()
+        try:
+            result.append(work())
+        except BaseException as exc:  # handed to the caller as it is
+            error.append(exc)
+
+    thread = threading.Thread(target=target, name="newsdesk-collection", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.5)
+    if error:
+        raise error[0]
+    return result[0]
 
 
 def new_worker_id() -> str:
@@ -121,8 +173,12 @@ async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading
 def start_scheduler_thread(storage: Storage, settings: Settings) -> tuple[threading.Thread, threading.Event]:
     """The scheduler in a thread of its own, beside the web server of `newsdesk run`."""
     stop = threading.Event()
-    thread = threading.Thread(target=lambda: asyncio.run(run_scheduler(storage, settings, stop)),
-                              name="newsdesk-scheduler", daemon=True)
+
+    def scheduler() -> None:
+        lower_collection_priority()  # this thread only: the web server's threads keep their priority
+        asyncio.run(run_scheduler(storage, settings, stop))
+
+    thread = threading.Thread(target=scheduler, name="newsdesk-scheduler", daemon=True)
     thread.start()
     return thread, stop
 

@@ -40,7 +40,7 @@ from ..storage.users import MAX_ENTRY_PAGE, MAX_IDS_PER_CALL, EntryQuery
 from ..stories.records import Topic
 from .api_common import ApiContext, FastJSONResponse, client_address, int_param, timestamp
 
-__all__ = ["greader_router", "long_item_id", "parse_item_id"]
+__all__ = ["greader_router", "long_item_id", "parse_item_id", "plain"]
 
 STATE = "user/-/state/com.google/"
 READING_LIST = STATE + "reading-list"
@@ -56,6 +56,16 @@ MAX_CONTENTS_PAGE = 1000
 #: the form of a POST: ids repeat, so allow as many fields as ids, each small
 _MAX_FIELDS = MAX_IDS_PER_CALL + 50
 _TOKEN_PURPOSE = "greader"  # noqa: S105 - a token purpose, not a password
+
+
+_NO_MARKUP = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
+def plain(text: str | None) -> str:
+    """A text field for clients that render it as HTML (News+ and others do, with titles and names):
+    `<` and `>` become their full-width look-alikes, so a title that is literally `<img onerror=...>`
+    (a feed's escaped markup, kept as text) reads the same and builds no element. FreshRSS does the same."""
+    return (text or "").translate(_NO_MARKUP)
 
 
 def long_item_id(article_id: int) -> str:
@@ -224,14 +234,14 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             "timestampUsec": usec(a.sort_at),
             "published": seconds,
             "updated": seconds,
-            "title": a.title,
+            "title": plain(a.title),
             "canonical": [{"href": a.canonical_url or a.url}],
             "alternate": [{"href": a.url, "type": "text/html"}],
             "categories": categories,
-            "origin": {"streamId": f"feed/{a.source_id}", "title": a.source_title,
+            "origin": {"streamId": f"feed/{a.source_id}", "title": plain(a.source_title),
                        "htmlUrl": (source.site_url if source else None) or a.url},
             "summary": {"direction": "ltr", "content": a.html or (a.summary or "")},
-            "author": a.author or "",
+            "author": plain(a.author),
         }
         if a.image_url:
             item["enclosure"] = [{"url": a.image_url, "type": "image/*"}]
@@ -309,7 +319,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     def subscription_json(source: Source) -> dict[str, Any]:
         categories = ([{"id": "user/-/label/" + source.category, "label": source.category}]
                       if source.category else [])
-        return {"id": f"feed/{source.id}", "title": source.display_name, "categories": categories,
+        return {"id": f"feed/{source.id}", "title": plain(source.display_name), "categories": categories,
                 "url": source.url, "htmlUrl": source.site_url or source.url, "iconUrl": ""}
 
     @router.get(api + "/subscription/list")

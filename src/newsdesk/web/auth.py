@@ -33,7 +33,7 @@ from ..storage.users import EntryQuery
 from .admin import CsrfRejected
 from .api_common import ApiContext, client_address
 from .pages import Renderer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens
+from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId
 
 __all__ = ["SESSION_COOKIE", "account_router", "current_user", "install_accounts"]
 
@@ -167,13 +167,13 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
                     public_url=ctx.public_url.rstrip("/"))
 
     @router.post("/account/keys/{key_id}/revoke")
-    def revoke_key(request: Request, key_id: int, fields: Form) -> Response:
+    def revoke_key(request: Request, key_id: RowId, fields: Form) -> Response:
         user = need_user(request)
         accounts.revoke_api_key(key_id, user_id=user.id)
         return RedirectResponse("/account", status_code=303)
 
     @router.post("/articles/{article_id}/state")
-    def article_state(request: Request, article_id: int, fields: Form) -> Response:
+    def article_state(request: Request, article_id: RowId, fields: Form) -> Response:
         user = need_user(request)
         action = fields.get("action", "")
         changes: dict[str, tuple[bool | None, bool | None]] = {

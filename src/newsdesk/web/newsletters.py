@@ -48,7 +48,7 @@ from ..services import newsletters as service
 from ..settings import Settings
 from ..storage.base import Storage
 from .pages import Renderer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
+from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId, check_admin
 
 __all__ = ["register_newsletters"]
 
@@ -183,7 +183,7 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
     router = APIRouter()
 
     @router.post("/newsletters/{newsletter_id}/subscribe", name="newsletter_subscribe")
-    async def subscribe(request: Request, newsletter_id: int) -> Response:
+    async def subscribe(request: Request, newsletter_id: RowId) -> Response:
         fields = await read_form(request)
         if fields is None:
             return page(request, "bad_request", renderer.labels(request)["bad_request_text"], status=413)

@@ -16,7 +16,7 @@ from ..services import stories as story_service
 from ..services.reading import ListContext
 from ..storage.base import Storage
 from .pages import Renderer
-from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, check_admin
+from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId, check_admin
 
 __all__ = ["STORIES_VIEW_COOKIE", "atom_feed", "home_stories", "stories_router"]
 
@@ -170,7 +170,7 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
         return True
 
     @router.get("/stories/{story_id}", response_class=HTMLResponse, name="story")
-    def story(request: Request, story_id: int) -> Response:
+    def story(request: Request, story_id: RowId) -> Response:
         view = story_service.story_page(storage, story_id)
         if view.story.id != story_id:
             return RedirectResponse(f"/stories/{view.story.id}", status_code=301)
@@ -191,13 +191,13 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
         return response
 
     @router.get("/stories/{story_id}/atom.xml", name="story_atom")
-    def story_atom(request: Request, story_id: int) -> Response:
+    def story_atom(request: Request, story_id: RowId) -> Response:
         view = story_service.story_page(storage, story_id)
         ids = [m.article_id for m in reversed(view.members)]
         return _atom_response(storage, request, view.story.title, f"/stories/{view.story.id}", ids)
 
     @router.get("/entities/{entity_id}", response_class=HTMLResponse, name="entity")
-    def entity(request: Request, entity_id: int) -> Response:
+    def entity(request: Request, entity_id: RowId) -> Response:
         view = story_service.entity_page(storage, entity_id)
         return renderer.render(request, "entity.html", entity=view.entity, s=_labels(renderer, request),
                                stories=view.stories, items=view.articles, ctx=ListContext.home())
@@ -215,7 +215,7 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
         return _atom_response(storage, request, found.name, f"/topics/{found.slug}", ids)
 
     @router.post("/stories/{story_id}/split", name="story_split")
-    def split(request: Request, story_id: int, fields: CsrfForm) -> Response:
+    def split(request: Request, story_id: RowId, fields: CsrfForm) -> Response:
         raw = fields.get("article_id", "")
         if not raw.isdigit() or len(raw) > 18:
             raise NotFoundError("no such article")
@@ -226,7 +226,7 @@ def stories_router(storage: Storage, renderer: Renderer, csrf: CsrfTokens) -> AP
         return RedirectResponse(f"/stories/{new_id}", status_code=303)
 
     @router.post("/stories/{story_id}/merge", name="story_merge")
-    def merge(request: Request, story_id: int, fields: CsrfForm) -> Response:
+    def merge(request: Request, story_id: RowId, fields: CsrfForm) -> Response:
         raw = fields.get("into", "").strip().lstrip("#")
         if not raw.isdigit() or len(raw) > 18:
             raise NotFoundError("no such story")
