@@ -196,6 +196,8 @@ def poll(args: argparse.Namespace) -> None:
             profiler = cProfile.Profile()
             second = profiler.runcall(asyncio.run, one_pass())
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+            if args.profile_out:
+                profiler.dump_stats(args.profile_out)
         else:
             second = asyncio.run(one_pass())
     finally:
@@ -246,6 +248,7 @@ def main() -> None:
     q.add_argument("--batch", type=int, default=500)
     q.add_argument("--database-url", default="")
     q.add_argument("--profile", action="store_true", help="print a cProfile of pass 2 to stderr")
+    q.add_argument("--profile-out", default="", help="with --profile, also save the profile (pstats) here")
     q.add_argument("--skip-first", action="store_true",
                    help="store the feeds' ETags up front instead of running pass 1 (which only sets up)")
     s = sub.add_parser("size")

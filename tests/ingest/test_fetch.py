@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import ipaddress
 import time
 import tracemalloc
 import zlib
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsdesk import errors
+from newsdesk.ingest import fetch
 from newsdesk.ingest.fetch import Fetcher, FetchPolicy, parse_retry_after
 from newsdesk.settings import load_settings
 
@@ -561,6 +564,34 @@ def test_keep_alive_connection_is_reused() -> None:
             for _ in range(3):
                 await fetcher.get(server.url())
             assert server.connections == 1
+
+    run(main())
+
+
+def test_connections_to_many_hosts_are_kept_alive_and_idle_ones_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool per origin: polling 50 hosts twice opens one connection per host, not one per request
+    (one shared pool kept at most 32 idle, so each round reopened most), and a host left idle past
+    the keep-alive time has its connection closed and its pool forgotten."""
+    monkeypatch.setattr(fetch, "_KEEPALIVE_SECONDS", 0.5)
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> bool:
+        return await send(w, 304, [("ETag", '"x"')])
+
+    async def main() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [await stack.enter_async_context(Server(handler, host=f"127.0.0.{n}")) for n in range(2, 52)]
+            fetcher = await stack.enter_async_context(
+                Fetcher(policy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), concurrency=64)))
+            for _ in range(2):
+                answers = await asyncio.gather(*(fetcher.get(s.url("/feed"), etag='"x"') for s in servers))
+                assert all(a.not_modified for a in answers)
+            assert [s.connections for s in servers] == [1] * 50
+            assert fetcher._pools is not None and fetcher._pools.origins == 50
+            await asyncio.sleep(0.6)
+            await fetcher.get(servers[0].url("/feed"))  # any request sweeps the idle pools
+            await asyncio.sleep(0.1)
+            assert fetcher._pools.origins == 1
+            assert sum(s.open_connections for s in servers[1:]) == 0
 
     run(main())
 

@@ -194,7 +194,12 @@ async def _poll(ctx: RefreshContext, *, due_only: bool, source_ids: Sequence[int
 
 async def refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook | None = None) -> FetchOutcome:
     """Poll one source and store its new articles. Every failure ends up on the source's state."""
-    progress = progress or _NoProgress()
+    return await _refresh_source(ctx, source, progress or _NoProgress(), None)
+
+
+async def _refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook,
+                          unchanged: _UnchangedStates | None) -> FetchOutcome:
+    """refresh_source; with `unchanged`, the state of a 304 answer is left to it to record (in bulk)."""
     now = ctx.clock()
     state = source.state
     try:
@@ -203,7 +208,11 @@ async def refresh_source(ctx: RefreshContext, source: Source, progress: Progress
         if response.not_modified:
             next_at, interval = next_poll_after_success(now, [], response.headers, ctx.schedule,
                                                         state.interval_seconds, ctx.rng)
-            _save_state(ctx, source, _success_state(state, now, next_at, interval, response))
+            new_state = _success_state(state, now, next_at, interval, response)
+            if unchanged is not None:
+                unchanged.add(source, new_state)
+            else:
+                _save_state(ctx, source, new_state)
             return FetchOutcome(source.id, not_modified=True)
         parsed = await _parse_source(ctx, source, response)
         new, failed = await _collect_entries(ctx, source, parsed.entries, progress)
@@ -239,9 +248,10 @@ async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHo
         leased_total += len(batch)
         progress.feeds_started(leased_total)
         heartbeat = asyncio.create_task(_heartbeat(ctx, worker_id))
+        unchanged = _UnchangedStates(ctx.storage, worker_id)
 
-        async def one(source: Source) -> None:
-            outcome = await refresh_source(ctx, source, progress)
+        async def one(source: Source, unchanged: _UnchangedStates = unchanged) -> None:
+            outcome = await _refresh_source(ctx, source, progress, unchanged)
             summary.add(outcome)
             progress.feed_done(outcome)
 
@@ -249,12 +259,50 @@ async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHo
             await asyncio.gather(*(one(s) for s in batch))
         finally:
             heartbeat.cancel()
+            unchanged.flush()  # before the leases are given back: recording is fenced by them
             try:
                 ctx.storage.release_worker_leases(worker_id)
             except NewsdeskError:  # they run out by themselves
                 log.exception("worker %s could not release its leases", worker_id)
     summary.seconds = loop.time() - started
     return summary
+
+
+#: 304 answers whose state is written in one statement (see _UnchangedStates)
+UNCHANGED_FLUSH = 100
+
+
+class _UnchangedStates:
+    """The fetch states of a leased batch's 304 answers, recorded together: in the steady state
+    nearly every feed answers 304, and one transaction per feed would cost more than its poll.
+    Recording stays fenced (record_fetch_states), and happens before the batch's leases are released.
+    If recording fails (the database is away), the sources keep their old state: they are polled
+    again once due and their leases have run out, which costs a 304 each and loses nothing."""
+
+    def __init__(self, storage: Storage, worker_id: str) -> None:
+        self._storage = storage
+        self._worker_id = worker_id
+        self._pending: list[tuple[Source, FetchState]] = []
+
+    def add(self, source: Source, state: FetchState) -> None:
+        self._pending.append((source, state))
+        if len(self._pending) >= UNCHANGED_FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        try:
+            lost = set(self._storage.record_fetch_states(self._worker_id, [(s.id, st) for s, st in pending]))
+        except NewsdeskError as exc:
+            log.error("worker %s could not record the 304 answers of %d sources (polled again once due): %s",
+                      self._worker_id, len(pending), exc)
+            return
+        for source, _ in pending:
+            if source.id in lost:
+                log.warning("worker %s lost its lease on source %s (%s); its outcome is dropped",
+                            self._worker_id, source.id, source.url)
 
 
 async def _heartbeat(ctx: RefreshContext, worker_id: str) -> None:
