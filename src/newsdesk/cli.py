@@ -12,6 +12,7 @@ import inspect
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import sys
 import tempfile
@@ -321,6 +322,9 @@ def worker(settings: Settings = None) -> None:  # type: ignore[assignment]
 
     _logging()
     stop = threading.Event()
+    # SIGTERM (systemd, docker stop, kill) is a clean stop, like Ctrl-C: the pass under way ends, and
+    # the articles it stored still get their stories before the process exits.
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
     try:
         asyncio.run(run_scheduler(_open(settings), settings, stop))
     except KeyboardInterrupt:

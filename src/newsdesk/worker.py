@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from .errors import DatabaseUnavailableError
 from .ingest.fetch import Fetcher, FetchPolicy
 from .ingest.schedule import SchedulePolicy
 from .services.refresh import PassSummary, RefreshContext, refresh_pass
@@ -53,11 +54,14 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                 if on_pass:
                     on_pass(summary)
                 last_prune = _prune_daily(storage, settings, last_prune)
-            except Exception:  # the scheduler must outlive a broken pass (e.g. the database restarting)
+            except DatabaseUnavailableError as exc:  # restarting, dropped connection, disk full
+                log.error("worker %s: collection pass stopped, the database is unavailable (%s); retrying at "
+                          "the next tick", worker_id, exc)
+            except Exception:  # the scheduler must outlive a broken pass
                 log.exception("collection pass failed; retrying at the next tick")
             # --- newsletters: due digests, one call per tick ---
             await send_digests_tick(storage, settings)
-            await _sleep_until_due(storage, settings, stop)
+            await _sleep_until_due(storage, settings, stop, ctx.clock)
         if ctx.stories is not None:
             # On a clean stop, the articles already stored still get their stories.
             await asyncio.to_thread(ctx.stories.wait)
@@ -100,10 +104,12 @@ def _prune_daily(storage: Storage, settings: Settings, last: datetime | None) ->
     return now
 
 
-async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading.Event) -> None:
-    """Sleep until the next source is due, at most one tick, waking early when asked to stop."""
+async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading.Event,
+                           clock: Callable[[], datetime]) -> None:
+    """Sleep until the next source is due, at most one tick, waking early when asked to stop.
+    `clock` is the database's (see _database_clock), as due times are."""
     tick = float(settings.scheduler_tick)
-    now = datetime.now(UTC)
+    now = clock()
     wait = tick
     try:
         soonest = storage.due_sources(now + timedelta(seconds=tick), limit=1)

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from ..errors import (
     BlockedAddressError,
+    DatabaseUnavailableError,
     FetchError,
     HTTPStatusError,
     InvalidURLError,
@@ -224,6 +225,13 @@ async def _refresh_source(ctx: RefreshContext, source: Source, progress: Progres
             title=parsed.title if parsed.title and not source.title else None,
             site_url=parsed.site_url if parsed.site_url and not source.site_url else None)
         return FetchOutcome(source.id, new_articles=new, failed_pages=failed)
+    except DatabaseUnavailableError as exc:
+        # Our database, not the feed: nothing is recorded against the source (it could not be, and
+        # a failure would push its next poll back). Articles stored are kept; the source is still
+        # due and, once its lease runs out, polled again and its remaining entries stored.
+        log.error("database unavailable while refreshing source %s (%s): %s; it is polled again once the "
+                  "database is back", source.id, source.url, exc)
+        return FetchOutcome(source.id, error_kind=exc.kind, error=str(exc))
     except NewsdeskError as exc:
         return _record_failure(ctx, source, now, exc.kind, str(exc), getattr(exc, "retry_after", None))
     except Exception as exc:  # the per-source boundary: one broken source must never stop the pass

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy.engine import Engine, make_url
 
-from ..errors import NotFoundError, SourceExistsError, StorageError
+from ..errors import DatabaseUnavailableError, NotFoundError, SourceExistsError, StorageError
 from ..models import (
     Article,
     ArticleCursor,
@@ -265,7 +265,12 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         try:
             yield
         except sa.exc.SQLAlchemyError as exc:
-            raise StorageError(f"database error ({self._backend.name}): {_reason(exc)}") from exc
+            message = f"database error ({self._backend.name}): {_reason(exc)}"
+            # OperationalError: the database's situation (server away, connection dropped, disk
+            # full, locked), not a statement or the data in it.
+            if isinstance(exc, sa.exc.OperationalError) or getattr(exc, "connection_invalidated", False):
+                raise DatabaseUnavailableError(message) from exc
+            raise StorageError(message) from exc
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
