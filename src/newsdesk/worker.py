@@ -42,9 +42,10 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                              articles_per_feed=settings.articles_per_feed, worker_id=worker_id,
                              lease_seconds=int(settings.lease_seconds), lease_batch=int(settings.lease_batch))
         last_prune: datetime | None = None
+        skew = _Skew()
         while not stop.is_set():
             try:
-                ctx.clock = _database_clock(storage, worker_id)
+                ctx.clock = _database_clock(storage, worker_id, skew)
                 # Story assignment runs on behind the pass, in its own thread (services/storyqueue.py).
                 summary = await refresh_pass(ctx, wait_for_stories=False)
                 if summary.feeds:
@@ -76,17 +77,26 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
 CLOCK_SKEW_WARNING = timedelta(seconds=2)
 
 
-def _database_clock(storage: Storage, worker_id: str) -> Callable[[], datetime]:
+class _Skew:
+    """The clock offset last reported, so that a steady skew is logged once, not every tick."""
+
+    reported: timedelta | None = None
+
+
+def _database_clock(storage: Storage, worker_id: str, skew: _Skew | None = None) -> Callable[[], datetime]:
     """This machine's clock, corrected to the database's: workers on hosts whose clocks differ
     still agree on when a source is due and when a lease ends."""
+    skew = skew or _Skew()
     try:
         offset = storage.database_now() - datetime.now(UTC)
-    except Exception:
-        log.warning("worker %s cannot read the database clock; using its own", worker_id)
+    except Exception as exc:
+        log.warning("worker %s cannot read the database clock (%s); using its own", worker_id, exc)
         offset = timedelta(0)
-    if abs(offset) > CLOCK_SKEW_WARNING:
+    if abs(offset) > CLOCK_SKEW_WARNING and (skew.reported is None
+                                             or abs(offset - skew.reported) > CLOCK_SKEW_WARNING):
         log.warning("worker %s: this clock is %.1f s off the database's; using the database's",
                     worker_id, -offset.total_seconds())
+        skew.reported = offset
     return lambda: datetime.now(UTC) + offset
 
 

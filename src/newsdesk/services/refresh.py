@@ -270,8 +270,8 @@ async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHo
             unchanged.flush()  # before the leases are given back: recording is fenced by them
             try:
                 ctx.storage.release_worker_leases(worker_id)
-            except NewsdeskError:  # they run out by themselves
-                log.exception("worker %s could not release its leases", worker_id)
+            except NewsdeskError as exc:
+                log.error("worker %s could not release its leases (they run out by themselves): %s", worker_id, exc)
     summary.seconds = loop.time() - started
     return summary
 
