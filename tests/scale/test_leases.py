@@ -143,6 +143,9 @@ def test_bulk_recording_is_fenced_per_source(storage: SqlStorage) -> None:
     assert storage.get_source(ids[0]).state.etag is None  # w2's, untouched
     assert leased_ids(storage) == {ids[0]: "w2"}  # w1's recorded sources were released
     assert storage.record_fetch_states("w1", []) == []
+    # without leases (`newsdesk fetch`): written whoever holds the source; an unknown id is skipped
+    storage.update_fetch_states([(ids[0], states[0][1]), (10_000, states[0][1])])
+    assert storage.get_source(ids[0]).state.etag == f'"{ids[0]}"'
 
 
 def leased_ids(storage: SqlStorage) -> dict[int, str]:

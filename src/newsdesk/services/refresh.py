@@ -182,13 +182,17 @@ async def _poll(ctx: RefreshContext, *, due_only: bool, source_ids: Sequence[int
         sources = [s for s in ctx.storage.list_sources() if not s.paused]
     progress.feeds_started(len(sources))
     summary = PassSummary()
+    unchanged = _UnchangedStates(ctx.storage, None)
 
     async def one(source: Source) -> None:
-        outcome = await refresh_source(ctx, source, progress)
+        outcome = await _refresh_source(ctx, source, progress, unchanged)
         summary.add(outcome)
         progress.feed_done(outcome)
 
-    await asyncio.gather(*(one(s) for s in sources))
+    try:
+        await asyncio.gather(*(one(s) for s in sources))
+    finally:
+        unchanged.flush()
     summary.seconds = loop.time() - started
     return summary
 
@@ -281,13 +285,13 @@ UNCHANGED_FLUSH = 100
 
 
 class _UnchangedStates:
-    """The fetch states of a leased batch's 304 answers, recorded together: in the steady state
+    """The fetch states of a batch's 304 answers, recorded together: in the steady state
     nearly every feed answers 304, and one transaction per feed would cost more than its poll.
     Recording stays fenced (record_fetch_states), and happens before the batch's leases are released.
     If recording fails (the database is away), the sources keep their old state: they are polled
     again once due and their leases have run out, which costs a 304 each and loses nothing."""
 
-    def __init__(self, storage: Storage, worker_id: str) -> None:
+    def __init__(self, storage: Storage, worker_id: str | None) -> None:
         self._storage = storage
         self._worker_id = worker_id
         self._pending: list[tuple[Source, FetchState]] = []
@@ -301,11 +305,15 @@ class _UnchangedStates:
         pending, self._pending = self._pending, []
         if not pending:
             return
+        states = [(source.id, state) for source, state in pending]
         try:
-            lost = set(self._storage.record_fetch_states(self._worker_id, [(s.id, st) for s, st in pending]))
+            if self._worker_id is None:  # a pass without leases (`newsdesk fetch`)
+                self._storage.update_fetch_states(states)
+                return
+            lost = set(self._storage.record_fetch_states(self._worker_id, states))
         except NewsdeskError as exc:
-            log.error("worker %s could not record the 304 answers of %d sources (polled again once due): %s",
-                      self._worker_id, len(pending), exc)
+            log.error("could not record the 304 answers of %d sources (polled again once due): %s",
+                      len(pending), exc)
             return
         for source, _ in pending:
             if source.id in lost:

@@ -60,12 +60,21 @@ _HELD = (
 )
 _STATE_COLUMNS = ("etag", "last_modified", "last_fetched_at", "last_success_at", "next_fetch_at", "error_count",
                   "last_error", "last_error_kind", "interval_seconds")
+_STATE_PARAMS = {name: sa.bindparam(f"v_{name}", type_=sources.c[name].type) for name in _STATE_COLUMNS}
 _RECORD_STATE = (
     sa.update(sources)
     .where(sources.c.id == sa.bindparam("w_id"), sources.c.lease_owner == sa.bindparam("w_owner"))
-    .values({**{name: sa.bindparam(f"v_{name}", type_=sources.c[name].type) for name in _STATE_COLUMNS},
-             "lease_owner": None, "lease_until": None})
+    .values({**_STATE_PARAMS, "lease_owner": None, "lease_until": None})
 )
+#: update_fetch_states, for passes without leases (`newsdesk fetch`)
+UPDATE_STATE = sa.update(sources).where(sources.c.id == sa.bindparam("w_id")).values(_STATE_PARAMS)
+
+
+def state_params(state: FetchState) -> dict[str, Any]:
+    """A FetchState as the v_* parameters of _RECORD_STATE and UPDATE_STATE."""
+    from .sql import _state_values
+
+    return {f"v_{k}": v for k, v in _state_values(state).items()}
 
 
 def lease_host(url: str) -> str:
@@ -206,15 +215,12 @@ class LeasesMixin:
             return bool(conn.execute(stmt.values(values)).rowcount)
 
     def record_fetch_states(self, worker_id: str, states: Sequence[tuple[int, FetchState]]) -> list[int]:
-        from .sql import _state_values
-
         if not states:
             return []
         with self._write() as conn:
             # The rows still ours, locked (PostgreSQL) so no lease can change hands before the update.
             held = set(conn.execute(_HELD, {"ids": [i for i, _ in states], "owner": worker_id}).scalars())
-            rows = [{"w_id": source_id, "w_owner": worker_id,
-                     **{f"v_{k}": v for k, v in _state_values(state).items()}}
+            rows = [{"w_id": source_id, "w_owner": worker_id, **state_params(state)}
                     for source_id, state in states if source_id in held]
             if rows:
                 conn.execute(_RECORD_STATE, rows)

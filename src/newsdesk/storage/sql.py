@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..stemming import words
 from .base import ArticleFilter
-from .leases import LeasesMixin
+from .leases import UPDATE_STATE, LeasesMixin, state_params
 from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
@@ -390,6 +390,12 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         if site_url:
             values["site_url"] = sa.func.coalesce(sources.c.site_url, site_url)
         self._update_source_row(source_id, values)
+
+    def update_fetch_states(self, states: Sequence[tuple[int, FetchState]]) -> None:
+        if not states:
+            return
+        with self._write() as conn:
+            conn.execute(UPDATE_STATE, [{"w_id": source_id, **state_params(state)} for source_id, state in states])
 
     def set_source_paused(self, source_id: int, paused: bool) -> None:
         self._update_source_row(source_id, {"paused": paused})
