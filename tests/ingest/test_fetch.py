@@ -568,6 +568,31 @@ def test_keep_alive_connection_is_reused() -> None:
     run(main())
 
 
+def test_a_kept_alive_connection_the_server_closed_meanwhile_is_retried_once() -> None:
+    """The server drops a reused connection without answering (its keep-alive timeout raced ours):
+    the GET is sent again on a new connection. A new connection failing so is not retried."""
+    served: dict[int, int] = {}
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> bool:
+        n = served[id(w)] = served.get(id(w), 0) + 1
+        if n == 2 or req.path == "/always":
+            return False  # hang up without a word
+        return await send(w, 200, [], b"ok")
+
+    async def main() -> None:
+        async with Server(handler) as server, Fetcher(policy()) as fetcher:
+            assert (await fetcher.get(server.url("/a"))).content == b"ok"
+            assert (await fetcher.get(server.url("/b"))).content == b"ok"
+            assert server.connections == 2 and len(server.requests) == 3
+            with pytest.raises(errors.FetchError, match="broke off"):
+                await fetcher.get(server.url("/always"))  # reuses the second connection: one retry
+            with pytest.raises(errors.FetchError, match="broke off"):
+                await fetcher.get(server.url("/always"))  # a fresh connection: no retry
+            assert len(server.requests) == 6
+
+    run(main())
+
+
 def test_connections_to_many_hosts_are_kept_alive_and_idle_ones_closed(monkeypatch: pytest.MonkeyPatch) -> None:
     """A pool per origin: polling 50 hosts twice opens one connection per host, not one per request
     (one shared pool kept at most 32 idle, so each round reopened most), and a host left idle past

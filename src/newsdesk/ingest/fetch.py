@@ -524,7 +524,17 @@ class _OriginPools:
             entry.last_used = asyncio.get_running_loop().time()
 
         try:
-            response = await entry.pool.handle_async_request(request)
+            # A kept-alive connection may have been closed by the server just as we reuse it (its
+            # keep-alive timeout racing ours): the request then fails before any answer. A GET is
+            # safe to send again, so it is, once, on another connection; a fresh connection that
+            # fails is the server's answer and is not retried.
+            reused = any(connection.is_idle() for connection in entry.pool.connections)
+            try:
+                response = await entry.pool.handle_async_request(request)
+            except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError):
+                if not reused or request.method != b"GET":
+                    raise
+                response = await entry.pool.handle_async_request(request)
         except BaseException:
             done()
             raise
