@@ -198,7 +198,9 @@ async def _poll(ctx: RefreshContext, *, due_only: bool, source_ids: Sequence[int
 
 
 async def refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook | None = None) -> FetchOutcome:
-    """Poll one source and store its new articles. Every failure ends up on the source's state."""
+    """Poll one source and store its new articles. Every failure of the source ends up on its state;
+    the database being unavailable does not (it is not the source's fault): it is logged, and the
+    source stays due."""
     return await _refresh_source(ctx, source, progress or _NoProgress(), None)
 
 
