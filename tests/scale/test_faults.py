@@ -7,10 +7,11 @@ lost or stored twice, a clear line in the log, and recovery without anyone's hel
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
@@ -36,6 +37,18 @@ pytestmark = pytest.mark.slow
 HOSTS = [f"127.0.0.{n}" for n in range(41, 51)]
 #: free bytes left on the small disk: room for some of the 60 articles of the disk-full test, not all
 LEAVE_FREE = 400_000
+
+
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM, and time for the clean stop it asks for: the pass under way ends and the story
+    thread assigns what is queued (on a loaded machine that can take longer than farm's 10 s)."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+    for worker in workers:
+        with suppress(subprocess.TimeoutExpired):
+            worker.wait(90)
+    stop_workers(workers)  # whatever is still running is killed
 
 
 def _storage(url: str) -> SqlStorage:
@@ -114,7 +127,7 @@ def test_postgres_restarted_mid_pass(private_pg: PrivateCluster, mode: str, tmp_
         wait_until_collected(storage, farm, timeout=100)
         assert [w.poll() for w in workers] == [None, None]  # both lived through it
     finally:
-        stop_workers(workers)
+        _stop(workers)
         farm.close()
     assert [w.returncode for w in workers] == [0, 0]  # SIGTERM: a clean stop, stories finished
     _assert_collected_once(storage, farm)
@@ -145,7 +158,7 @@ def test_worker_connections_dropped_mid_pass(pg_url: str, tmp_path: Path) -> Non
         wait_until_collected(storage, farm, timeout=100)
         assert [w.poll() for w in workers] == [None, None]
     finally:
-        stop_workers(workers)
+        _stop(workers)
         farm.close()
     assert [w.returncode for w in workers] == [0, 0]  # SIGTERM: a clean stop, stories finished
     # (a feed whose poll was cut off before its outcome was recorded is polled again once its lease
@@ -184,7 +197,7 @@ def test_disk_full_under_sqlite(tmp_path: Path) -> None:
         filler.unlink()
         wait_until_collected(storage, farm, timeout=90)
         assert workers[0].poll() is None
-        stop_workers(workers)
+        _stop(workers)
         assert workers[0].returncode == 0
         _assert_collected_once(storage, farm)
         assert committed <= set(_articles(storage))
@@ -192,7 +205,7 @@ def test_disk_full_under_sqlite(tmp_path: Path) -> None:
         storage.close()
         assert _integrity(database) == "ok"
     finally:
-        stop_workers(workers)
+        _stop(workers)
         farm.close()
         mounted.__exit__(None, None, None)
     log = (tmp_path / "w.log").read_text()
@@ -215,7 +228,7 @@ def test_workers_with_skewed_clocks(pg_url: str, tmp_path: Path) -> None:
         wait_until_collected(storage, farm, timeout=100)
         time.sleep(2)  # a few more scheduler ticks: nothing is due, nothing is fetched again
     finally:
-        stop_workers(workers)
+        _stop(workers)
         farm.close()
     _assert_collected_once(storage, farm)
     assert [farm.hits[u] for u in farm.feed_urls] == [1] * len(farm.feed_urls)
