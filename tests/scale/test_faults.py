@@ -217,14 +217,21 @@ def test_workers_with_skewed_clocks(pg_url: str, tmp_path: Path) -> None:
     """Two workers whose own clocks are 3 hours ahead and 10 minutes behind: both take the time
     from the database, so no feed is fetched twice, none is missed, and the schedule they write is
     the database's, not their own."""
-    farm = Farm(HOSTS, feeds_per_host=4, delay=0.1)
+    farm = Farm(HOSTS, feeds_per_host=4, delay=0.2)
     storage = _storage(pg_url)
     farm.add_sources(storage)
+    ids = [s.id for s in storage.list_sources()]
+    for source_id in ids:  # until both have started, so that they really share the pass
+        storage.set_source_paused(source_id, True)
     ahead = shifted_clock_env(tmp_path / "ahead", 3 * 3600)
     behind = shifted_clock_env(tmp_path / "behind", -600)
     workers = [start_worker(pg_url, tmp_path / "ahead.log", lease_batch=4, env=ahead),
                start_worker(pg_url, tmp_path / "behind.log", lease_batch=4, env=behind)]
     try:
+        _wait_for(lambda: all("started" in (tmp_path / name).read_text() for name in ("ahead.log", "behind.log")),
+                  90, "the workers did not start")
+        for source_id in ids:
+            storage.set_source_paused(source_id, False)
         wait_until_collected(storage, farm, timeout=100)
         time.sleep(2)  # a few more scheduler ticks: nothing is due, nothing is fetched again
     finally:
