@@ -8,11 +8,13 @@ usage:
       Google Reader ids and contents, with a user and API key it creates), sequentially (one
       request at a time, after a warm-up); beside it the server process's CPU per request.
       With --ingest, bench/archive.py --append writes new articles into the same database meanwhile.
-  python bench/scale.py poll [--feeds 20000] [--hosts 200] [--workers 1]
+  python bench/scale.py poll [--feeds 20000] [--hosts 200] [--workers 1] [--skip-first] [--profile]
       Serves FEEDS small RSS feeds from bench/feedserver.py (a separate process) on HOSTS loopback
-      addresses; a fresh SQLite database follows them all. Pass 1 fetches and stores every entry;
-      then every source is made due again and pass 2 (all answer 304) is timed: the full polling
-      cycle. Uses the leased pass of `newsdesk worker`. Reports peak RSS of the polling process.
+      addresses; a fresh SQLite database (or --database-url) follows them all. Pass 1 fetches and
+      stores every entry (--skip-first: their ETags are stored up front instead); then every source
+      is made due again and pass 2 (all answer 304) is timed: the full polling cycle. Uses the
+      leased pass of `newsdesk worker`; with --workers N, N processes share pass 2 through the
+      leases, started together after their imports. Reports CPU per poll and peak RSS.
   python bench/scale.py calls DATABASE_URL [--rounds 10]
       In-process: median wall and CPU ms of the storage and use-case calls behind each page.
   python bench/scale.py size DATABASE_URL
@@ -35,6 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -229,6 +232,8 @@ def poll(args: argparse.Namespace) -> None:
 
     cpu_seconds: list[float] = []
 
+    feed_errors: dict[str, int] = {}
+
     async def one_pass() -> tuple[float, int, int]:
         async with Fetcher(policy) as fetcher:
             ctx = RefreshContext(storage=storage, fetcher=fetcher, fetch_pages=False, worker_id="bench:1",
@@ -236,6 +241,8 @@ def poll(args: argparse.Namespace) -> None:
             start, cpu = time.perf_counter(), time.process_time()
             summary = await refresh_pass(ctx)
             cpu_seconds.append(time.process_time() - cpu)
+            feed_errors.clear()
+            feed_errors.update(summary.feed_errors)
             return time.perf_counter() - start, summary.feeds, summary.not_modified
 
     try:
@@ -243,6 +250,10 @@ def poll(args: argparse.Namespace) -> None:
         rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with storage._write() as conn:
             conn.execute(sa.update(sources).values(next_fetch_at=datetime.now(UTC)))
+        server_cpu = _cpu_seconds(server.pid)
+        if args.workers > 1:
+            _poll_with_processes(args, storage.url, folder, first, server, server_cpu)
+            return
         if args.profile:
             import cProfile
             import pstats
@@ -250,8 +261,11 @@ def poll(args: argparse.Namespace) -> None:
             profiler = cProfile.Profile()
             second = profiler.runcall(asyncio.run, one_pass())
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+            if args.profile_out:
+                profiler.dump_stats(args.profile_out)
         else:
             second = asyncio.run(one_pass())
+        server_cpu = _cpu_seconds(server.pid) - server_cpu
     finally:
         server.terminate()
         server.wait()
@@ -259,10 +273,12 @@ def poll(args: argparse.Namespace) -> None:
                       "first_pass_s": round(first[0], 1), "first_pass_feeds": first[1],
                       "entries_stored": storage.count_articles(),
                       "repoll_s": round(second[0], 1), "repoll_feeds": second[1], "not_modified": second[2],
+                      "feed_errors": feed_errors,
                       "feeds_per_s": round(second[1] / second[0]),
                       # CPU of the polling process: on a shared machine the wall time mostly waits for a core
                       "repoll_cpu_s": round(cpu_seconds[-1], 1),
                       "repoll_cpu_ms_per_feed": round(1000 * cpu_seconds[-1] / max(1, second[1]), 2),
+                      "feed_server_cpu_s": round(server_cpu, 1),
                       "peak_rss_mb_after_pass1": round(rss_first, 1),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                       "loadavg": os.getloadavg()[0]}, indent=1))
@@ -320,6 +336,87 @@ def calls(args: argparse.Namespace) -> None:
                       "loadavg": os.getloadavg()}, indent=1))
 
 
+def _poll_with_processes(args: argparse.Namespace, database_url: str, folder: Path, first: tuple[float, int, int],
+                         server: subprocess.Popen[bytes], server_cpu: float) -> None:
+    """The timed pass by `args.workers` processes sharing the feeds through leases, started together
+    once every one of them has finished its imports."""
+    go = folder / "go"
+    procs = [subprocess.Popen([PYTHON, str(ROOT / "bench/scale.py"), "poll-worker", database_url,
+                               "--worker-id", f"bench:{n}", "--batch", str(args.batch), "--ready",
+                               str(folder / f"ready{n}"), "--go", str(go)],
+                              env=ENV, cwd=ROOT, stdout=subprocess.PIPE)
+             for n in range(args.workers)]
+    while not all((folder / f"ready{n}").exists() for n in range(args.workers)):
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit("a polling worker failed to start")
+        time.sleep(0.05)
+    start = time.time()
+    go.touch()
+    results = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        results.append(json.loads(out))
+    wall = max(r["end"] for r in results) - start
+    feeds = sum(r["feeds"] for r in results)
+    cpu = sum(r["cpu_s"] for r in results)
+    print(json.dumps({"feeds": args.feeds, "hosts": args.hosts, "batch": args.batch, "workers": args.workers,
+                      "first_pass_s": round(first[0], 1),
+                      "repoll_s": round(wall, 1), "repoll_feeds": feeds,
+                      "not_modified": sum(r["not_modified"] for r in results),
+                      "feed_errors": [r["errors"] for r in results],
+                      "feeds_per_worker": [r["feeds"] for r in results],
+                      "feeds_per_s": round(feeds / wall),
+                      "repoll_cpu_s": round(cpu, 1), "repoll_cpu_ms_per_feed": round(1000 * cpu / max(1, feeds), 2),
+                      "feed_server_cpu_s": round(_cpu_seconds(server.pid) - server_cpu, 1),
+                      "peak_rss_mb_per_worker": [r["peak_rss_mb"] for r in results],
+                      "loadavg": os.getloadavg()[0]}, indent=1))
+
+
+def poll_worker(args: argparse.Namespace) -> None:
+    """One process of `poll --workers N`: one leased pass over whatever it can lease, then a JSON line."""
+    from newsdesk.ingest.fetch import Fetcher, FetchPolicy
+    from newsdesk.services.refresh import RefreshContext, refresh_pass
+    from newsdesk.storage.sql import SqlStorage
+
+    storage = SqlStorage(args.database_url)
+    policy = FetchPolicy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), timeout=30.0,
+                         per_host_connections=2, concurrency=100, user_agent="newsdesk-bench")
+
+    async def one_pass() -> dict[str, object]:
+        async with Fetcher(policy) as fetcher:
+            ctx = RefreshContext(storage=storage, fetcher=fetcher, fetch_pages=False, worker_id=args.worker_id,
+                                 lease_batch=args.batch, lease_seconds=120)
+            Path(args.ready).touch()
+            while not Path(args.go).exists():
+                await asyncio.sleep(0.01)
+            cpu = time.process_time()
+            feeds = not_modified = 0
+            errors: Counter[str] = Counter()
+            # As the scheduler does: a pass ends when nothing more can be leased (the due sources
+            # left may be on hosts another worker holds); try again shortly until none is due.
+            while True:
+                summary = await refresh_pass(ctx)
+                feeds += summary.feeds
+                not_modified += summary.not_modified
+                errors.update(summary.feed_errors)
+                if not storage.due_sources(datetime.now(UTC), limit=1):
+                    break
+                if not summary.feeds:
+                    await asyncio.sleep(0.1)
+            return {"end": time.time(), "cpu_s": time.process_time() - cpu, "feeds": feeds,
+                    "not_modified": not_modified, "errors": dict(errors)}
+
+    result = asyncio.run(one_pass())
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(result))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), e.g. the feed server's."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def size(args: argparse.Namespace) -> None:
     from newsdesk.storage.sql import SqlStorage
 
@@ -352,15 +449,24 @@ def main() -> None:
     q.add_argument("--batch", type=int, default=500)
     q.add_argument("--database-url", default="")
     q.add_argument("--profile", action="store_true", help="print a cProfile of pass 2 to stderr")
+    q.add_argument("--profile-out", default="", help="with --profile, also save the profile (pstats) here")
     q.add_argument("--skip-first", action="store_true",
                    help="store the feeds' ETags up front instead of running pass 1 (which only sets up)")
+    q.add_argument("--workers", type=int, default=1,
+                   help="processes sharing the timed pass through leases (1: in this process)")
+    w = sub.add_parser("poll-worker")
+    w.add_argument("database_url")
+    w.add_argument("--worker-id", required=True)
+    w.add_argument("--batch", type=int, default=500)
+    w.add_argument("--ready", required=True)
+    w.add_argument("--go", required=True)
     c = sub.add_parser("calls")
     c.add_argument("database_url")
     c.add_argument("--rounds", type=int, default=10)
     s = sub.add_parser("size")
     s.add_argument("database_url")
     args = parser.parse_args()
-    {"pages": pages, "poll": poll, "calls": calls, "size": size}[args.command](args)
+    {"pages": pages, "poll": poll, "poll-worker": poll_worker, "calls": calls, "size": size}[args.command](args)
 
 
 if __name__ == "__main__":

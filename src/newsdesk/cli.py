@@ -12,6 +12,7 @@ import inspect
 import ipaddress
 import json
 import logging
+import signal
 import socket
 import sys
 import tempfile
@@ -326,10 +327,17 @@ def worker(settings: Settings = None) -> None:  # type: ignore[assignment]
     _logging()
     stop = threading.Event()
     storage = _open(settings)
-    try:
-        in_collection_thread(lambda: asyncio.run(run_scheduler(storage, settings, stop)))
-    except KeyboardInterrupt:
+
+    def request_stop(signum: int, frame: object) -> None:
+        if stop.is_set():  # asked twice: stop now, leaving the story queue to the next start's sweep
+            raise KeyboardInterrupt
         stop.set()
+
+    # SIGTERM (systemd, docker stop, kill) and Ctrl-C are a clean stop: the pass under way ends, and
+    # the articles it stored still get their stories before the process exits.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    in_collection_thread(lambda: asyncio.run(run_scheduler(storage, settings, stop)))
 
 
 def _free_port(host: str, wanted: int) -> int:

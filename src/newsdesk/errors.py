@@ -21,6 +21,7 @@
     │       └── CookieWallError         "cookie_wall"       a consent wall instead of the article
     ├── DiscoveryError                  "discovery"         no feed, sitemap or article links found
     ├── StorageError                    "storage"
+    │   ├── DatabaseUnavailableError    "database_unavailable" server away, connection dropped, disk full
     │   ├── SourceExistsError           "exists"
     │   └── NotFoundError               "not_found"
     ├── SettingsError                   "settings"
@@ -46,6 +47,7 @@ __all__ = [
     "ConnectError",
     "CookieWallError",
     "DNSError",
+    "DatabaseUnavailableError",
     "DiscoveryError",
     "ExtractionError",
     "FetchError",
@@ -159,6 +161,13 @@ class DiscoveryError(NewsdeskError):
 
 class StorageError(NewsdeskError):
     kind = "storage"
+
+
+class DatabaseUnavailableError(StorageError):
+    """The database could not do its work, whatever was asked: the server restarted or is away, the
+    connection was dropped, the disk is full. Not a fault of the data; retrying later may succeed."""
+
+    kind = "database_unavailable"
 
 
 class SourceExistsError(StorageError, ValueError):

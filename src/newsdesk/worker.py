@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from .errors import DatabaseUnavailableError
 from .ingest.fetch import Fetcher, FetchPolicy
 from .ingest.schedule import SchedulePolicy
 from .services.refresh import PassSummary, RefreshContext, refresh_pass
@@ -93,9 +94,10 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                              articles_per_feed=settings.articles_per_feed, worker_id=worker_id,
                              lease_seconds=int(settings.lease_seconds), lease_batch=int(settings.lease_batch))
         last_prune: datetime | None = None
+        skew = _Skew()
         while not stop.is_set():
             try:
-                ctx.clock = _database_clock(storage, worker_id)
+                ctx.clock = _database_clock(storage, worker_id, skew)
                 # Story assignment runs on behind the pass, in its own thread (services/storyqueue.py).
                 summary = await refresh_pass(ctx, wait_for_stories=False)
                 if summary.feeds:
@@ -105,11 +107,14 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
                 if on_pass:
                     on_pass(summary)
                 last_prune = _prune_daily(storage, settings, last_prune)
-            except Exception:  # the scheduler must outlive a broken pass (e.g. the database restarting)
+            except DatabaseUnavailableError as exc:  # restarting, dropped connection, disk full
+                log.error("worker %s: collection pass stopped, the database is unavailable (%s); retrying at "
+                          "the next tick", worker_id, exc)
+            except Exception:  # the scheduler must outlive a broken pass
                 log.exception("collection pass failed; retrying at the next tick")
             # --- newsletters: due digests, one call per tick ---
             await send_digests_tick(storage, settings)
-            await _sleep_until_due(storage, settings, stop)
+            await _sleep_until_due(storage, settings, stop, ctx.clock)
         if ctx.stories is not None:
             # On a clean stop, the articles already stored still get their stories.
             await asyncio.to_thread(ctx.stories.wait)
@@ -124,17 +129,26 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
 CLOCK_SKEW_WARNING = timedelta(seconds=2)
 
 
-def _database_clock(storage: Storage, worker_id: str) -> Callable[[], datetime]:
+class _Skew:
+    """The clock offset last reported, so that a steady skew is logged once, not every tick."""
+
+    reported: timedelta | None = None
+
+
+def _database_clock(storage: Storage, worker_id: str, skew: _Skew | None = None) -> Callable[[], datetime]:
     """This machine's clock, corrected to the database's: workers on hosts whose clocks differ
     still agree on when a source is due and when a lease ends."""
+    skew = skew or _Skew()
     try:
         offset = storage.database_now() - datetime.now(UTC)
-    except Exception:
-        log.warning("worker %s cannot read the database clock; using its own", worker_id)
+    except Exception as exc:
+        log.warning("worker %s cannot read the database clock (%s); using its own", worker_id, exc)
         offset = timedelta(0)
-    if abs(offset) > CLOCK_SKEW_WARNING:
+    if abs(offset) > CLOCK_SKEW_WARNING and (skew.reported is None
+                                             or abs(offset - skew.reported) > CLOCK_SKEW_WARNING):
         log.warning("worker %s: this clock is %.1f s off the database's; using the database's",
                     worker_id, -offset.total_seconds())
+        skew.reported = offset
     return lambda: datetime.now(UTC) + offset
 
 
@@ -152,10 +166,12 @@ def _prune_daily(storage: Storage, settings: Settings, last: datetime | None) ->
     return now
 
 
-async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading.Event) -> None:
-    """Sleep until the next source is due, at most one tick, waking early when asked to stop."""
+async def _sleep_until_due(storage: Storage, settings: Settings, stop: threading.Event,
+                           clock: Callable[[], datetime]) -> None:
+    """Sleep until the next source is due, at most one tick, waking early when asked to stop.
+    `clock` is the database's (see _database_clock), as due times are."""
     tick = float(settings.scheduler_tick)
-    now = datetime.now(UTC)
+    now = clock()
     wait = tick
     try:
         soonest = storage.due_sources(now + timedelta(seconds=tick), limit=1)

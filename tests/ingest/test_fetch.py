@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import ipaddress
 import time
 import tracemalloc
 import zlib
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsdesk import errors
+from newsdesk.ingest import fetch
 from newsdesk.ingest.fetch import Fetcher, FetchPolicy, parse_retry_after
 from newsdesk.settings import load_settings
 
@@ -561,6 +564,59 @@ def test_keep_alive_connection_is_reused() -> None:
             for _ in range(3):
                 await fetcher.get(server.url())
             assert server.connections == 1
+
+    run(main())
+
+
+def test_a_kept_alive_connection_the_server_closed_meanwhile_is_retried_once() -> None:
+    """The server drops a reused connection without answering (its keep-alive timeout raced ours):
+    the GET is sent again on a new connection. A new connection failing so is not retried."""
+    served: dict[int, int] = {}
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> bool:
+        n = served[id(w)] = served.get(id(w), 0) + 1
+        if n == 2 or req.path == "/always":
+            return False  # hang up without a word
+        return await send(w, 200, [], b"ok")
+
+    async def main() -> None:
+        async with Server(handler) as server, Fetcher(policy()) as fetcher:
+            assert (await fetcher.get(server.url("/a"))).content == b"ok"
+            assert (await fetcher.get(server.url("/b"))).content == b"ok"
+            assert server.connections == 2 and len(server.requests) == 3
+            with pytest.raises(errors.FetchError, match="broke off"):
+                await fetcher.get(server.url("/always"))  # reuses the second connection: one retry
+            with pytest.raises(errors.FetchError, match="broke off"):
+                await fetcher.get(server.url("/always"))  # a fresh connection: no retry
+            assert len(server.requests) == 6
+
+    run(main())
+
+
+def test_connections_to_many_hosts_are_kept_alive_and_idle_ones_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool per origin: polling 50 hosts twice opens one connection per host, not one per request
+    (one shared pool kept at most 32 idle, so each round reopened most), and a host left idle past
+    the keep-alive time has its connection closed and its pool forgotten."""
+    monkeypatch.setattr(fetch, "_KEEPALIVE_SECONDS", 0.5)
+
+    async def handler(req: Request, w: asyncio.StreamWriter) -> bool:
+        return await send(w, 304, [("ETag", '"x"')])
+
+    async def main() -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            servers = [await stack.enter_async_context(Server(handler, host=f"127.0.0.{n}")) for n in range(2, 52)]
+            fetcher = await stack.enter_async_context(
+                Fetcher(policy(allowed_networks=(ipaddress.ip_network("127.0.0.0/8"),), concurrency=64)))
+            for _ in range(2):
+                answers = await asyncio.gather(*(fetcher.get(s.url("/feed"), etag='"x"') for s in servers))
+                assert all(a.not_modified for a in answers)
+            assert [s.connections for s in servers] == [1] * 50
+            assert fetcher._pools is not None and fetcher._pools.origins == 50
+            await asyncio.sleep(0.6)
+            await fetcher.get(servers[0].url("/feed"))  # any request sweeps the idle pools
+            await asyncio.sleep(0.1)
+            assert fetcher._pools.origins == 1
+            assert sum(s.open_connections for s in servers[1:]) == 0
 
     run(main())
 

@@ -123,3 +123,37 @@ def test_concurrent_workers_get_disjoint_sources(storage: SqlStorage, db_url: st
 
 def test_database_clock(storage: SqlStorage) -> None:
     assert abs(storage.database_now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_bulk_recording_is_fenced_per_source(storage: SqlStorage) -> None:
+    """record_fetch_states (the 304 answers of a batch, in one statement) writes and releases only
+    what the worker still holds, and names the rest."""
+    ids = [add(storage, f"http://h{i}.example/feed") for i in range(4)]
+    assert sorted(s.id for s in storage.lease_due_sources("w1", NOW, 10, 30)) == ids
+    # ids[0]'s lease ran out and w2 took it over (its host lease too, once w1's ran out)
+    later = NOW + timedelta(seconds=31)
+    assert [s.id for s in storage.lease_due_sources("w2", later, 1, 30)] == [ids[0]]
+    states = [(i, FetchState(etag=f'"{i}"', last_fetched_at=NOW, last_success_at=NOW,
+                             next_fetch_at=NOW + timedelta(minutes=30), interval_seconds=1800)) for i in ids]
+    assert storage.record_fetch_states("w1", states) == [ids[0]]
+    for source_id in ids[1:]:
+        state = storage.get_source(source_id).state
+        assert state.etag == f'"{source_id}"' and state.next_fetch_at == NOW + timedelta(minutes=30)
+        assert state.last_success_at == NOW and state.interval_seconds == 1800
+    assert storage.get_source(ids[0]).state.etag is None  # w2's, untouched
+    assert leased_ids(storage) == {ids[0]: "w2"}  # w1's recorded sources were released
+    assert storage.record_fetch_states("w1", []) == []
+    # without leases (`newsdesk fetch`): written whoever holds the source; an unknown id is skipped
+    storage.update_fetch_states([(ids[0], states[0][1]), (10_000, states[0][1])])
+    assert storage.get_source(ids[0]).state.etag == f'"{ids[0]}"'
+
+
+def leased_ids(storage: SqlStorage) -> dict[int, str]:
+    import sqlalchemy as sa
+
+    from newsdesk.storage.schema import sources
+
+    with storage._read() as conn:
+        rows = conn.execute(sa.select(sources.c.id, sources.c.lease_owner)
+                            .where(sources.c.lease_owner.is_not(None))).all()
+    return {row.id: row.lease_owner for row in rows}

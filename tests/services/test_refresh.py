@@ -177,3 +177,65 @@ def test_a_paywall_page_is_labelled_and_keeps_only_the_feed_teaser(site, storage
     article = storage.get_article(listed.id)
     assert article.status is ArticleStatus.PAYWALL
     assert "Samenvatting" in article.summary and "abonnee" not in article.text
+
+
+def test_leased_304_answers_are_recorded_in_one_statement_and_fenced(site, storage, caplog):
+    """A worker's pass (leases): the states of the feeds answering 304 are written together, in one
+    UPDATE run over their rows, and only for the sources the worker still holds. A source another
+    worker took over meanwhile keeps that worker's lease and state, and the loss is logged."""
+    import sqlalchemy as sa
+    from sqlalchemy import event
+
+    from newsdesk.storage.schema import sources
+
+    ids = []
+    for i in range(6):
+        site.add(f"/f{i}.xml", rss(site.base, [(f"Bericht {i}", f"/a/{i}.html")]), content_type="application/rss+xml")
+        ids.append(storage.add_source(NewSource(site.url(f"/f{i}.xml"), SourceKind.FEED), NOW).id)
+    run(storage, lambda ctx: refresh_pass(ctx), fetch_pages=False)  # stores the entries and the ETags
+    with storage._write() as conn:
+        conn.execute(sa.update(sources).values(next_fetch_at=NOW - timedelta(minutes=1)))
+    stolen = ids[0]
+
+    class TakenOverMeanwhile:
+        """The real fetcher; while the first feed is being fetched, another worker takes it over."""
+
+        def __init__(self, fetcher):
+            self.fetcher = fetcher
+
+        async def get(self, url, **kwargs):
+            response = await self.fetcher.get(url, **kwargs)
+            if url.endswith("/f0.xml"):
+                with storage._write() as conn:
+                    conn.execute(sa.update(sources).where(sources.c.id == stolen).values(lease_owner="other"))
+            return response
+
+        async def robots_allowed(self, url):
+            return await self.fetcher.robots_allowed(url)
+
+    updates = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE SOURCES") and "lease_owner" in statement:
+            updates.append((executemany, len(parameters) if executemany else 1))
+
+    engine = storage._backend.engine
+    event.listen(engine, "before_cursor_execute", count)
+
+    async def leased_pass(ctx):
+        ctx.fetcher = TakenOverMeanwhile(ctx.fetcher)
+        return await refresh_pass(ctx)
+
+    try:
+        with caplog.at_level("WARNING", logger="newsdesk.services.refresh"):
+            summary = run(storage, leased_pass, fetch_pages=False, worker_id="w1")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert (summary.feeds, summary.not_modified, summary.new_articles) == (6, 6, 0)
+    assert (True, 5) in updates  # the five still held, in one executemany
+    with storage._read() as conn:
+        rows = {r.id: r for r in conn.execute(sa.select(sources))}
+    for source_id in ids[1:]:
+        assert rows[source_id].lease_owner is None and rows[source_id].next_fetch_at > NOW
+    assert rows[stolen].lease_owner == "other" and rows[stolen].next_fetch_at < NOW
+    assert f"worker w1 lost its lease on source {stolen}" in caplog.text

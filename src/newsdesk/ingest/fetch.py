@@ -27,6 +27,7 @@ import email.utils
 import functools
 import http
 import ipaddress
+import re
 import socket
 import ssl
 import typing
@@ -67,6 +68,12 @@ MAX_URL_LENGTH = 2048
 _DECODE_STEP = 64 * 1024
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+#: seconds an idle connection (and an origin's pool) is kept for the next request to that origin
+_KEEPALIVE_SECONDS = 5.0
+
+#: a control character (C0 or DEL): never in a URL or a header value we send
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 #: What an ASCII (IDNA-encoded) host name may consist of.
 _HOST_CHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
@@ -198,7 +205,7 @@ def check_url(url: str, allowed_networks: Iterable[Network] = ()) -> httpx.URL:
         raise errors.InvalidURLError("the address is empty")
     if len(url) > MAX_URL_LENGTH:
         raise errors.InvalidURLError(f"the address is longer than {MAX_URL_LENGTH} characters")
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+    if _CONTROL.search(url):
         raise errors.InvalidURLError("the address contains control characters")
     try:
         parts = urlsplit(url)
@@ -451,6 +458,117 @@ def _default_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+_Origin = tuple[bytes, bytes, int | None]
+
+
+class _CountedStream:
+    """A response body that tells its pool when it is closed: the pool is in use until then."""
+
+    def __init__(self, stream: typing.AsyncIterable[bytes], done: Callable[[], None]) -> None:
+        self._stream = stream
+        self._done: Callable[[], None] | None = done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+
+    async def aclose(self) -> None:
+        done, self._done = self._done, None
+        try:
+            close = getattr(self._stream, "aclose", None)
+            if close is not None:
+                await close()
+        finally:
+            if done is not None:
+                done()
+
+
+@dataclass
+class _OriginPool:
+    pool: httpcore.AsyncConnectionPool
+    active: int = 0
+    last_used: float = 0.0
+
+
+class _OriginPools:
+    """One small httpcore pool per origin (scheme, host, port), in place of one pool for all.
+
+    httpcore's pool scans every connection it holds for every request, and closes idle connections
+    beyond one overall keep-alive bound. Polling hundreds of hosts, that is both slow (the scan is
+    quadratic in the connections held) and wasteful (with fewer idle connections kept than hosts,
+    nearly every poll opens a new connection). Per origin, a pool holds at most `per_origin`
+    connections, kept alive `keepalive_expiry` seconds; a pool unused that long is closed and
+    forgotten, so hosts not polled again hold no sockets and the dict does not grow without bound.
+    """
+
+    def __init__(self, make_pool: Callable[[], httpcore.AsyncConnectionPool], keepalive_expiry: float) -> None:
+        self._make_pool = make_pool
+        self._expiry = keepalive_expiry
+        self._pools: dict[_Origin, _OriginPool] = {}
+        self._next_sweep = 0.0
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_sweep:
+            self._next_sweep = now + self._expiry
+            await self._sweep(now)
+        key = (request.url.scheme, request.url.host, request.url.port)
+        entry = self._pools.get(key)
+        if entry is None:
+            entry = self._pools[key] = _OriginPool(self._make_pool())
+        entry.active += 1
+        entry.last_used = now
+
+        def done() -> None:
+            entry.active -= 1
+            entry.last_used = asyncio.get_running_loop().time()
+
+        try:
+            # A kept-alive connection may have been closed by the server just as we reuse it (its
+            # keep-alive timeout racing ours): the request then fails before any answer. A GET is
+            # safe to send again, so it is, once, on another connection; a fresh connection that
+            # fails is the server's answer and is not retried.
+            reused = any(connection.is_idle() for connection in entry.pool.connections)
+            try:
+                response = await entry.pool.handle_async_request(request)
+            except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError):
+                if not reused or request.method != b"GET":
+                    raise
+                response = await entry.pool.handle_async_request(request)
+        except BaseException:
+            done()
+            raise
+        assert isinstance(response.stream, typing.AsyncIterable)
+        return httpcore.Response(status=response.status, headers=response.headers,
+                                 content=_CountedStream(response.stream, done), extensions=response.extensions)
+
+    async def _sweep(self, now: float) -> None:
+        idle = [key for key, entry in self._pools.items()
+                if entry.active == 0 and now - entry.last_used >= self._expiry]
+        closing = [self._pools.pop(key).pool for key in idle]
+        for pool in closing:
+            await pool.aclose()
+
+    @property
+    def origins(self) -> int:
+        """Origins with a pool (for tests)."""
+        return len(self._pools)
+
+    async def aclose(self) -> None:
+        pools, self._pools = list(self._pools.values()), {}
+        for entry in pools:
+            await entry.pool.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None = None, exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+
 @dataclass
 class _HostSlot:
     semaphore: asyncio.Semaphore
@@ -478,6 +596,7 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._overall = asyncio.Semaphore(policy.concurrency)
         self._hosts: dict[str, _HostSlot] = {}
+        self._pools: _OriginPools | None = None
         self.robots = robots if robots is not None else RobotsCache()
 
     async def __aenter__(self) -> Self:
@@ -502,16 +621,24 @@ class Fetcher:
         # below fails loudly if an httpx upgrade moves it, rather than silently fetching unguarded.
         if not isinstance(getattr(transport, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx.AsyncHTTPTransport no longer keeps its pool in _pool; see fetch.py")
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=self.policy.concurrency,
-            max_keepalive_connections=min(self.policy.concurrency, 32),
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=self._backend,
-        )
+        per_origin = min(self.policy.per_host_connections, self.policy.concurrency)
+
+        def origin_pool() -> httpcore.AsyncConnectionPool:
+            return httpcore.AsyncConnectionPool(
+                ssl_context=ssl_context,
+                max_connections=per_origin,
+                max_keepalive_connections=per_origin,
+                keepalive_expiry=_KEEPALIVE_SECONDS,
+                http1=True,
+                http2=False,
+                retries=0,
+                network_backend=self._backend,
+            )
+
+        # Same pinned-version assumption: the transport only calls handle_async_request, aclose,
+        # __aenter__ and __aexit__ on its pool, which _OriginPools provides.
+        self._pools = _OriginPools(origin_pool, _KEEPALIVE_SECONDS)
+        transport._pool = self._pools  # type: ignore[assignment]  # see the comment above
         return httpx.AsyncClient(
             transport=transport,
             follow_redirects=False,
@@ -613,7 +740,7 @@ class Fetcher:
 
 def _header_value(value: str) -> bytes | None:
     """A header value as bytes, or None when it cannot be one (control characters, too long, not latin-1)."""
-    if len(value) > 1024 or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+    if len(value) > 1024 or _CONTROL.search(value):
         return None
     try:
         return value.encode("latin-1")

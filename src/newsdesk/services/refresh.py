@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from ..errors import (
     BlockedAddressError,
+    DatabaseUnavailableError,
     FetchError,
     HTTPStatusError,
     InvalidURLError,
@@ -181,20 +182,31 @@ async def _poll(ctx: RefreshContext, *, due_only: bool, source_ids: Sequence[int
         sources = [s for s in ctx.storage.list_sources() if not s.paused]
     progress.feeds_started(len(sources))
     summary = PassSummary()
+    unchanged = _UnchangedStates(ctx.storage, None)
 
     async def one(source: Source) -> None:
-        outcome = await refresh_source(ctx, source, progress)
+        outcome = await _refresh_source(ctx, source, progress, unchanged)
         summary.add(outcome)
         progress.feed_done(outcome)
 
-    await asyncio.gather(*(one(s) for s in sources))
+    try:
+        await asyncio.gather(*(one(s) for s in sources))
+    finally:
+        unchanged.flush()
     summary.seconds = loop.time() - started
     return summary
 
 
 async def refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook | None = None) -> FetchOutcome:
-    """Poll one source and store its new articles. Every failure ends up on the source's state."""
-    progress = progress or _NoProgress()
+    """Poll one source and store its new articles. Every failure of the source ends up on its state;
+    the database being unavailable does not (it is not the source's fault): it is logged, and the
+    source stays due."""
+    return await _refresh_source(ctx, source, progress or _NoProgress(), None)
+
+
+async def _refresh_source(ctx: RefreshContext, source: Source, progress: ProgressHook,
+                          unchanged: _UnchangedStates | None) -> FetchOutcome:
+    """refresh_source; with `unchanged`, the state of a 304 answer is left to it to record (in bulk)."""
     now = ctx.clock()
     state = source.state
     try:
@@ -203,7 +215,11 @@ async def refresh_source(ctx: RefreshContext, source: Source, progress: Progress
         if response.not_modified:
             next_at, interval = next_poll_after_success(now, [], response.headers, ctx.schedule,
                                                         state.interval_seconds, ctx.rng)
-            _save_state(ctx, source, _success_state(state, now, next_at, interval, response))
+            new_state = _success_state(state, now, next_at, interval, response)
+            if unchanged is not None:
+                unchanged.add(source, new_state)
+            else:
+                _save_state(ctx, source, new_state)
             return FetchOutcome(source.id, not_modified=True)
         parsed = await _parse_source(ctx, source, response)
         new, failed = await _collect_entries(ctx, source, parsed.entries, progress)
@@ -215,6 +231,13 @@ async def refresh_source(ctx: RefreshContext, source: Source, progress: Progress
             title=parsed.title if parsed.title and not source.title else None,
             site_url=parsed.site_url if parsed.site_url and not source.site_url else None)
         return FetchOutcome(source.id, new_articles=new, failed_pages=failed)
+    except DatabaseUnavailableError as exc:
+        # Our database, not the feed: nothing is recorded against the source (it could not be, and
+        # a failure would push its next poll back). Articles stored are kept; the source is still
+        # due and, once its lease runs out, polled again and its remaining entries stored.
+        log.error("database unavailable while refreshing source %s (%s): %s; it is polled again once the "
+                  "database is back", source.id, source.url, exc)
+        return FetchOutcome(source.id, error_kind=exc.kind, error=str(exc))
     except NewsdeskError as exc:
         return _record_failure(ctx, source, now, exc.kind, str(exc), getattr(exc, "retry_after", None))
     except Exception as exc:  # the per-source boundary: one broken source must never stop the pass
@@ -239,9 +262,10 @@ async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHo
         leased_total += len(batch)
         progress.feeds_started(leased_total)
         heartbeat = asyncio.create_task(_heartbeat(ctx, worker_id))
+        unchanged = _UnchangedStates(ctx.storage, worker_id)
 
-        async def one(source: Source) -> None:
-            outcome = await refresh_source(ctx, source, progress)
+        async def one(source: Source, unchanged: _UnchangedStates = unchanged) -> None:
+            outcome = await _refresh_source(ctx, source, progress, unchanged)
             summary.add(outcome)
             progress.feed_done(outcome)
 
@@ -249,12 +273,54 @@ async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHo
             await asyncio.gather(*(one(s) for s in batch))
         finally:
             heartbeat.cancel()
+            unchanged.flush()  # before the leases are given back: recording is fenced by them
             try:
                 ctx.storage.release_worker_leases(worker_id)
-            except NewsdeskError:  # they run out by themselves
-                log.exception("worker %s could not release its leases", worker_id)
+            except NewsdeskError as exc:
+                log.error("worker %s could not release its leases (they run out by themselves): %s", worker_id, exc)
     summary.seconds = loop.time() - started
     return summary
+
+
+#: 304 answers whose state is written in one statement (see _UnchangedStates)
+UNCHANGED_FLUSH = 100
+
+
+class _UnchangedStates:
+    """The fetch states of a batch's 304 answers, recorded together: in the steady state
+    nearly every feed answers 304, and one transaction per feed would cost more than its poll.
+    Recording stays fenced (record_fetch_states), and happens before the batch's leases are released.
+    If recording fails (the database is away), the sources keep their old state: they are polled
+    again once due and their leases have run out, which costs a 304 each and loses nothing."""
+
+    def __init__(self, storage: Storage, worker_id: str | None) -> None:
+        self._storage = storage
+        self._worker_id = worker_id
+        self._pending: list[tuple[Source, FetchState]] = []
+
+    def add(self, source: Source, state: FetchState) -> None:
+        self._pending.append((source, state))
+        if len(self._pending) >= UNCHANGED_FLUSH:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        states = [(source.id, state) for source, state in pending]
+        try:
+            if self._worker_id is None:  # a pass without leases (`newsdesk fetch`)
+                self._storage.update_fetch_states(states)
+                return
+            lost = set(self._storage.record_fetch_states(self._worker_id, states))
+        except NewsdeskError as exc:
+            log.error("could not record the 304 answers of %d sources (polled again once due): %s",
+                      len(pending), exc)
+            return
+        for source, _ in pending:
+            if source.id in lost:
+                log.warning("worker %s lost its lease on source %s (%s); its outcome is dropped",
+                            self._worker_id, source.id, source.url)
 
 
 async def _heartbeat(ctx: RefreshContext, worker_id: str) -> None:

@@ -66,6 +66,10 @@ class SourcesStorage(Protocol):
                            site_url: str | None = None) -> None:
         """Record a poll's outcome; title/site_url fill in what the feed says about itself when given."""
 
+    def update_fetch_states(self, states: Sequence[tuple[int, FetchState]]) -> None:
+        """update_fetch_state for many sources, in one statement run over all rows (a pass's 304
+        answers). A source deleted meanwhile is skipped."""
+
     def set_source_paused(self, source_id: int, paused: bool) -> None: ...
 
     def update_source(self, source_id: int, *, title: str | None = None, category: str | None = None) -> None: ...

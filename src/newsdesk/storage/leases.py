@@ -50,6 +50,33 @@ host_leases = sa.Table(
 )
 
 
+# record_fetch_states: built once, values bound per row (building a Core statement per row costs
+# more than running it). The lease condition is the fence; the lease is released in the same step.
+_HELD = (
+    sa.select(sources.c.id)
+    .where(sources.c.id.in_(sa.bindparam("ids", expanding=True)), sources.c.lease_owner == sa.bindparam("owner"))
+    .order_by(sources.c.id)
+    .with_for_update(of=sources)
+)
+_STATE_COLUMNS = ("etag", "last_modified", "last_fetched_at", "last_success_at", "next_fetch_at", "error_count",
+                  "last_error", "last_error_kind", "interval_seconds")
+_STATE_PARAMS = {name: sa.bindparam(f"v_{name}", type_=sources.c[name].type) for name in _STATE_COLUMNS}
+_RECORD_STATE = (
+    sa.update(sources)
+    .where(sources.c.id == sa.bindparam("w_id"), sources.c.lease_owner == sa.bindparam("w_owner"))
+    .values({**_STATE_PARAMS, "lease_owner": None, "lease_until": None})
+)
+#: update_fetch_states, for passes without leases (`newsdesk fetch`)
+UPDATE_STATE = sa.update(sources).where(sources.c.id == sa.bindparam("w_id")).values(_STATE_PARAMS)
+
+
+def state_params(state: FetchState) -> dict[str, Any]:
+    """A FetchState as the v_* parameters of _RECORD_STATE and UPDATE_STATE."""
+    from .sql import _state_values
+
+    return {f"v_{k}": v for k, v in _state_values(state).items()}
+
+
 def lease_host(url: str) -> str:
     """The politeness key of a source: its URL's host name, lower-cased."""
     return (urlsplit(url).hostname or url).lower()
@@ -66,6 +93,11 @@ class LeasesStorage(Protocol):
         """update_fetch_state, and release the lease, only if `worker_id` still holds the source.
         False when it lost the lease (it froze past its end and another worker took over): the
         newer state is kept."""
+
+    def record_fetch_states(self, worker_id: str, states: Sequence[tuple[int, FetchState]]) -> list[int]:
+        """record_fetch_state for many sources in one transaction, one statement run over all rows:
+        a pass's steady state, where most feeds answer 304 and only their fetch state changes.
+        Returns the ids whose lease `worker_id` had lost; those were not written."""
 
     def release_lease(self, source_id: int, worker_id: str) -> None:
         """Give a source back without recording anything (e.g. on shutdown)."""
@@ -152,23 +184,22 @@ class LeasesMixin:
     def _take_hosts(self, conn: sa.Connection, worker_id: str, hosts: Sequence[str], now: datetime,
                     until: datetime) -> set[str]:
         """The hosts among `hosts` that `worker_id` now holds: free, expired, or its own already."""
-        held: set[str] = set()
-        for host in hosts:
-            # An upsert locks the row and re-checks its condition on the newest version, so two
-            # workers can never both take a host.
-            stmt = (
-                self._backend.insert(host_leases)
-                .values(host=host, owner=worker_id, lease_until=until)
-                .on_conflict_do_update(
-                    index_elements=["host"],
-                    set_={"owner": worker_id, "lease_until": until},
-                    where=sa.or_(host_leases.c.lease_until < now, host_leases.c.owner == worker_id),
-                )
-                .returning(host_leases.c.host)
+        if not hosts:
+            return set()
+        # One upsert for all of them (rows in sorted order, so two workers lock hosts in the same
+        # order). An upsert locks each row and re-checks its condition on the newest version, so two
+        # workers can never both take a host; a row whose condition fails is not returned.
+        stmt = (
+            self._backend.insert(host_leases)
+            .values([{"host": host, "owner": worker_id, "lease_until": until} for host in hosts])
+            .on_conflict_do_update(
+                index_elements=["host"],
+                set_={"owner": worker_id, "lease_until": until},
+                where=sa.or_(host_leases.c.lease_until < now, host_leases.c.owner == worker_id),
             )
-            if conn.execute(stmt).scalar_one_or_none() is not None:
-                held.add(host)
-        return held
+            .returning(host_leases.c.host)
+        )
+        return set(conn.execute(stmt).scalars())
 
     def record_fetch_state(self, source_id: int, worker_id: str, state: FetchState, title: str | None = None,
                            site_url: str | None = None) -> bool:
@@ -182,6 +213,18 @@ class LeasesMixin:
         stmt = sa.update(sources).where(sources.c.id == source_id, sources.c.lease_owner == worker_id)
         with self._write() as conn:
             return bool(conn.execute(stmt.values(values)).rowcount)
+
+    def record_fetch_states(self, worker_id: str, states: Sequence[tuple[int, FetchState]]) -> list[int]:
+        if not states:
+            return []
+        with self._write() as conn:
+            # The rows still ours, locked (PostgreSQL) so no lease can change hands before the update.
+            held = set(conn.execute(_HELD, {"ids": [i for i, _ in states], "owner": worker_id}).scalars())
+            rows = [{"w_id": source_id, "w_owner": worker_id, **state_params(state)}
+                    for source_id, state in states if source_id in held]
+            if rows:
+                conn.execute(_RECORD_STATE, rows)
+        return [source_id for source_id, _ in states if source_id not in held]
 
     def release_lease(self, source_id: int, worker_id: str) -> None:
         with self._write() as conn:

@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy.engine import Engine, make_url
 
-from ..errors import NotFoundError, SourceExistsError, StorageError
+from ..errors import DatabaseUnavailableError, NotFoundError, SourceExistsError, StorageError
 from ..models import (
     Article,
     ArticleCursor,
@@ -33,7 +33,7 @@ from ..models import (
 )
 from ..stemming import words
 from .base import SEARCH_CANDIDATES, SEARCH_COUNT_LIMIT, ArticleFilter
-from .leases import LeasesMixin
+from .leases import UPDATE_STATE, LeasesMixin, state_params
 from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
@@ -267,7 +267,12 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         try:
             yield
         except sa.exc.SQLAlchemyError as exc:
-            raise StorageError(f"database error ({self._backend.name}): {_reason(exc)}") from exc
+            message = f"database error ({self._backend.name}): {_reason(exc)}"
+            # OperationalError: the database's situation (server away, connection dropped, disk
+            # full, locked), not a statement or the data in it.
+            if isinstance(exc, sa.exc.OperationalError) or getattr(exc, "connection_invalidated", False):
+                raise DatabaseUnavailableError(message) from exc
+            raise StorageError(message) from exc
 
     @contextmanager
     def _read(self) -> Iterator[sa.Connection]:
@@ -387,6 +392,12 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         if site_url:
             values["site_url"] = sa.func.coalesce(sources.c.site_url, site_url)
         self._update_source_row(source_id, values)
+
+    def update_fetch_states(self, states: Sequence[tuple[int, FetchState]]) -> None:
+        if not states:
+            return
+        with self._write() as conn:
+            conn.execute(UPDATE_STATE, [{"w_id": source_id, **state_params(state)} for source_id, state in states])
 
     def set_source_paused(self, source_id: int, paused: bool) -> None:
         self._update_source_row(source_id, {"paused": paused})
