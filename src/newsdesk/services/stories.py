@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,8 +51,10 @@ __all__ = [
     "context_article_ids",
     "forget_engines",
     "merge_stories",
+    "rebuild_window",
     "split_article",
     "story_page",
+    "sweep_unassigned",
     "topic_articles",
 ]
 
@@ -86,6 +88,8 @@ class _Engine:
     generation: int
     #: clusterer story id -> stored story id
     to_db: dict[int, int]
+    #: window articles replayed by the rebuild
+    replayed: int = 0
 
 
 _engines: dict[str, _Engine] = {}
@@ -123,6 +127,7 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
     clusterer = StoryClusterer(config)
     near = NearDuplicateIndex(window=config.window)
     to_db: dict[int, int] = {}
+    replayed = 0
     for wa in storage.window_articles(since, MAX_REBUILD):
         if wa.duplicate_of is not None:
             continue
@@ -133,7 +138,8 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
                                    _entities(wa.title, text, wa.language)))
         # the stored story is the truth (operators split and merge): the latest member decides
         to_db[a.story_id] = wa.story_id
-    return _Engine(clusterer, near, generation, to_db)
+        replayed += 1
+    return _Engine(clusterer, near, generation, to_db, replayed)
 
 
 def _root(storage: Storage, member: StoryMember) -> int:
@@ -145,13 +151,17 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
     returned unchanged. Raises NotFoundError for an unknown article."""
     cfg = config or ClusterConfig()
     with _lock(storage.url):
-        done = storage.story_of_article(article_id)
-        if done is not None:
-            return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
-                                done.duplicate_how)
-        article = storage.get_article(article_id)
+        article: Article | None = None
         engine = _engines.get(storage.url)
         for _ in range(ATTEMPTS):
+            # checked on every attempt: the writer that moved the generation may have been another
+            # worker assigning this very article (a sweep after a restart, say)
+            done = storage.story_of_article(article_id)
+            if done is not None:
+                return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
+                                    done.duplicate_how)
+            if article is None:
+                article = storage.get_article(article_id)
             if engine is None or engine.generation != storage.story_generation():
                 engine = _engines[storage.url] = _rebuild(storage, cfg)
             result = _assign_once(storage, engine, article)
@@ -159,6 +169,41 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
                 return result
             engine = None  # someone else wrote meanwhile: what we computed is stale
         raise NewsdeskError(f"could not assign article {article_id}: the stories kept changing")
+
+
+def rebuild_window(storage: Storage, config: ClusterConfig | None = None) -> int:
+    """Rebuild this process's clusterer from the stories of the window now, as a restarted worker
+    does on its first assignment. Returns the number of window articles replayed."""
+    with _lock(storage.url):
+        engine = _engines[storage.url] = _rebuild(storage, config or ClusterConfig())
+        return engine.replayed
+
+
+#: articles listed per sweep query
+SWEEP_BATCH = 500
+
+
+def sweep_unassigned(storage: Storage, config: ClusterConfig | None = None, *, now: datetime | None = None,
+                     may_continue: Callable[[], bool] | None = None) -> int:
+    """Assign every article stored within the window (fetched_at) that is in no story yet: what a
+    killed worker's in-memory queue held. Idempotent (assign_article skips an assigned article) and
+    safe beside other workers (the generation check). `may_continue` is asked before each article
+    (the story lease). Returns the number of articles assigned."""
+    cfg = config or ClusterConfig()
+    since = (now or datetime.now(UTC)) - cfg.window
+    assigned = 0
+    failed: set[int] = set()
+    while True:
+        batch = [a for a in storage.unassigned_articles(since, SWEEP_BATCH + len(failed)) if a not in failed]
+        if not batch:
+            return assigned
+        for article_id in batch:
+            if may_continue is not None and not may_continue():
+                return assigned
+            if assign_article_safely(storage, article_id, cfg) is None:
+                failed.add(article_id)  # logged; tried again by the next sweep, not in a loop now
+            else:
+                assigned += 1
 
 
 def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignResult | None:
@@ -226,11 +271,12 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
     return AssignResult(article.id, db_story, how, rec.score)
 
 
-def assign_article_safely(storage: Storage, article_id: int) -> AssignResult | None:
+def assign_article_safely(storage: Storage, article_id: int,
+                          config: ClusterConfig | None = None) -> AssignResult | None:
     """assign_article for the ingest: a failure is logged, never stops storing articles (the
     article stays readable, only outside a story)."""
     try:
-        return assign_article(storage, article_id)
+        return assign_article(storage, article_id, config)
     except Exception:
         log.exception("could not put article %s into a story", article_id)
         return None
