@@ -68,6 +68,8 @@ MAX_REBUILD = 200_000
 TEXT_CHARS = 4000
 #: attempts when other writers keep moving the generation
 ATTEMPTS = 5
+#: merged_into links followed from a story to the one it ended in (merges are not repointed)
+MAX_HOPS = 50
 
 
 @dataclass(frozen=True)
@@ -252,8 +254,11 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
     if story_id is not None:
         try:
             target = storage.get_story(story_id)
-            if target.merged_into is not None:
-                story_id = target.merged_into
+            hops = 0
+            while target.merged_into is not None and hops < MAX_HOPS:  # merged, maybe more than once
+                target = storage.get_story(target.merged_into)
+                hops += 1
+            story_id = target.id if target.merged_into is None else None
         except NotFoundError:
             story_id = None
     how = HOW_NEW if story_id is None else HOW_CLUSTER
@@ -336,7 +341,7 @@ def story_page(storage: Storage, story_id: int) -> StoryView:
     Raises NotFoundError."""
     story = storage.get_story(story_id)
     hops = 0
-    while story.merged_into is not None and hops < 10:
+    while story.merged_into is not None and hops < MAX_HOPS:
         story = storage.get_story(story.merged_into)
         hops += 1
     everything = storage.story_members(story.id)

@@ -362,8 +362,10 @@ class StoriesMixin:
     def _move_story(self, conn: sa.Connection, story_id: int, into_id: int) -> None:
         conn.execute(sa.update(story_articles).where(story_articles.c.story_id == story_id)
                      .values(story_id=into_id))
+        # Stories merged into `story_id` earlier keep pointing at it: readers follow the chain
+        # (services.stories). Repointing them here would scan the whole stories table (merged_into
+        # has no index), once per merge, on an archive of any size.
         conn.execute(sa.update(stories).where(stories.c.id == story_id).values(merged_into=into_id, size=0))
-        conn.execute(sa.update(stories).where(stories.c.merged_into == story_id).values(merged_into=into_id))
 
     def find_duplicate(self, canonical_url: str, content_hash: str | None, exclude: int) -> tuple[int, str] | None:
         fp = article_fingerprints
