@@ -23,12 +23,12 @@ from newsdesk.storage.sql import SqlStorage
 from newsdesk.storage.stories import stories, story_articles
 
 EVENT = [
-    ("Dock workers strike shuts the port of Rotterdam", "Rotterdam"),
-    ("Port of Rotterdam shut as dock workers strike over pay", "Rotterdam"),
-    ("Rotterdam dock workers strike: container ships wait outside the port", "Rotterdam"),
-    ("Strike by dock workers halts the port of Rotterdam for a second day", "Rotterdam"),
-    ("Dock workers in Rotterdam extend port strike", "Rotterdam"),
-    ("Port of Rotterdam: dock workers strike, ships diverted to Antwerp", "Rotterdam"),
+    "Dock workers strike shuts the port of Rotterdam",
+    "Port of Rotterdam shut as dock workers strike over pay",
+    "Rotterdam dock workers strike: container ships wait outside the port",
+    "Strike by dock workers halts the port of Rotterdam for a second day",
+    "Dock workers in Rotterdam extend port strike",
+    "Port of Rotterdam: dock workers strike, ships diverted to Antwerp",
 ]
 BODY = ("Dock workers at the port of Rotterdam stopped work on Monday in a dispute over pay, the union "
         "said. Container ships waited outside the harbour and some were sent to Antwerp. The port "
@@ -52,10 +52,11 @@ storage.close()
 """
 
 
-def _event_articles(storage: SqlStorage) -> list[int]:
+def _event_articles(storage: SqlStorage, outlets: range = range(len(EVENT))) -> list[int]:
     now = datetime.now(UTC)
     ids = []
-    for n, (title, _) in enumerate(EVENT):
+    for n in outlets:
+        title = EVENT[n]
         source = storage.add_source(NewSource(url=f"https://outlet{n}.example/feed", title=f"Outlet {n}"), now).id
         article_id = storage.add_article(NewArticle(
             source_id=source, url=f"https://outlet{n}.example/strike", title=title, language="en",
@@ -154,3 +155,31 @@ def test_worker_killed_with_a_full_story_queue_loses_no_assignment(db_url: str, 
     assert sorted(urls) == sorted(farm.article_urls)  # no article lost or stored twice
     assert sorted(rows) == sorted(set(rows)) and len(rows) == len(urls)  # each in exactly one story
     assert "story sweep" in (tmp_path / "next.log").read_text()
+
+
+def test_only_the_lease_holder_assigns_and_its_sweep_takes_the_others_articles(storage: SqlStorage) -> None:
+    from newsdesk.services.storyqueue import StoryAssigner
+
+    story_service.forget_engines()
+    holder = StoryAssigner(storage, worker_id="holder", lease_seconds=60, sweep_seconds=3600)
+    other = StoryAssigner(SqlStorage(storage.url), worker_id="other", lease_seconds=60, sweep_seconds=3600)
+    try:
+        assert holder.holds_lease() and not other.holds_lease()
+        ids = _event_articles(storage, range(3))
+        for article_id in ids:
+            holder.submit(article_id)
+        holder.wait()
+        ids += _event_articles(storage, range(3, 6))
+        for article_id in ids[3:]:
+            other.submit(article_id)
+        other.wait()
+        assert [storage.story_of_article(a) is not None for a in ids] == [True] * 3 + [False] * 3
+        assert other.sweep() == 0  # not its turn
+        assert holder.sweep() == 3
+        assert len({storage.story_of_article(a).story_id for a in ids}) == 1  # type: ignore[union-attr]
+    finally:
+        other.close()
+        other.storage.close()
+        holder.close()
+    # a clean stop hands the lease on at once
+    assert StoryAssigner(storage, worker_id="next").holds_lease()
