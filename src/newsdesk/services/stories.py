@@ -11,6 +11,10 @@ the active window when a process starts (or when the database moved on without i
 assigned, an operator split or merged). Assignments are stored with a generation check
 (storage.record_assignment), so two workers never start two stories for one event: the later one
 sees the generation moved, rebuilds, and assigns again.
+
+`sweep_unassigned` assigns the window's articles that are in no story: the ingest queues
+assignments in memory (services/storyqueue.py), and a worker killed with -9 leaves its queue to
+the next sweep.
 """
 
 from __future__ import annotations
