@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", help="write a cProfile of the stream's assignments here and print its top")
     parser.add_argument("--explain", action="store_true", help="print the query plans of one assignment")
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="skip the start-up sweep (an archive that others append to without assigning)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     cfg = ClusterConfig()
@@ -151,10 +153,11 @@ def main() -> None:
 
     # 1. warm the window: the sweep a starting worker runs, then a top-up to PER_DAY a day
     now = datetime.now(UTC)
-    t0, c0 = time.perf_counter(), time.thread_time()
-    swept = story_service.sweep_unassigned(storage, cfg)
-    print(f"sweep on start: {swept} articles in no story assigned in {time.perf_counter() - t0:.1f} s wall, "
-          f"{time.thread_time() - c0:.1f} s CPU")
+    if not args.no_sweep:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        swept = story_service.sweep_unassigned(storage, cfg)
+        print(f"sweep on start: {swept} articles in no story assigned in {time.perf_counter() - t0:.1f} s wall, "
+              f"{time.thread_time() - c0:.1f} s CPU")
     since = now - cfg.window
     with storage._read() as conn:
         in_window = conn.execute(sa.select(sa.func.count()).select_from(story_articles)
