@@ -93,6 +93,9 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
         ctx = RefreshContext(storage=storage, fetcher=fetcher, schedule=SchedulePolicy.from_settings(settings),
                              articles_per_feed=settings.articles_per_feed, worker_id=worker_id,
                              lease_seconds=int(settings.lease_seconds), lease_batch=int(settings.lease_batch))
+        if ctx.stories is not None:
+            # sweeps at once: articles a killed worker stored but had not put into a story yet
+            ctx.stories.start()
         last_prune: datetime | None = None
         skew = _Skew()
         while not stop.is_set():
@@ -118,6 +121,7 @@ async def run_scheduler(storage: Storage, settings: Settings, stop: threading.Ev
         if ctx.stories is not None:
             # On a clean stop, the articles already stored still get their stories.
             await asyncio.to_thread(ctx.stories.wait)
+            await asyncio.to_thread(ctx.stories.close)
     try:
         storage.release_worker_leases(worker_id)
     except Exception:  # they run out by themselves

@@ -134,7 +134,8 @@ class RefreshContext:
         if self.profiles is None and self.learn_sites:
             self.profiles = SiteProfiles(self.storage, self.clock)
         if self.stories is None and self.assign_stories:
-            self.stories = StoryAssigner(self.storage)
+            # a worker beside others assigns only while it holds the story lease (storyqueue.py)
+            self.stories = StoryAssigner(self.storage, worker_id=self.worker_id, lease_seconds=self.lease_seconds)
 
 
 @dataclass

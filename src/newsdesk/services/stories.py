@@ -11,6 +11,10 @@ the active window when a process starts (or when the database moved on without i
 assigned, an operator split or merged). Assignments are stored with a generation check
 (storage.record_assignment), so two workers never start two stories for one event: the later one
 sees the generation moved, rebuilds, and assigns again.
+
+`sweep_unassigned` assigns the window's articles that are in no story: the ingest queues
+assignments in memory (services/storyqueue.py), and a worker killed with -9 leaves its queue to
+the next sweep.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 import logging
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,10 +64,12 @@ __all__ = [
     "list_topics",
     "list_stories",
     "merge_stories",
+    "rebuild_window",
     "split_article",
     "story_entities",
     "story_ids",
     "story_page",
+    "sweep_unassigned",
     "topic_articles",
     "topic_page",
 ]
@@ -78,6 +84,8 @@ MAX_REBUILD = 200_000
 TEXT_CHARS = 4000
 #: attempts when other writers keep moving the generation
 ATTEMPTS = 5
+#: merged_into links followed from a story to the one it ended in (merges are not repointed)
+MAX_HOPS = 50
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,8 @@ class _Engine:
     generation: int
     #: clusterer story id -> stored story id
     to_db: dict[int, int]
+    #: window articles replayed by the rebuild
+    replayed: int = 0
 
 
 _engines: dict[str, _Engine] = {}
@@ -135,6 +145,7 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
     clusterer = StoryClusterer(config)
     near = NearDuplicateIndex(window=config.window)
     to_db: dict[int, int] = {}
+    replayed = 0
     for wa in storage.window_articles(since, MAX_REBUILD):
         if wa.duplicate_of is not None:
             continue
@@ -146,7 +157,8 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
                                    canonical_url(wa.canonical_url or wa.url or "")))
         # the stored story is the truth (operators split and merge): the latest member decides
         to_db[a.story_id] = wa.story_id
-    return _Engine(clusterer, near, generation, to_db)
+        replayed += 1
+    return _Engine(clusterer, near, generation, to_db, replayed)
 
 
 def _root(storage: Storage, member: StoryMember) -> int:
@@ -158,13 +170,17 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
     returned unchanged. Raises NotFoundError for an unknown article."""
     cfg = config or ClusterConfig()
     with _lock(storage.url):
-        done = storage.story_of_article(article_id)
-        if done is not None:
-            return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
-                                done.duplicate_how)
-        article = storage.get_article(article_id)
+        article: Article | None = None
         engine = _engines.get(storage.url)
         for _ in range(ATTEMPTS):
+            # checked on every attempt: the writer that moved the generation may have been another
+            # worker assigning this very article (a sweep after a restart, say)
+            done = storage.story_of_article(article_id)
+            if done is not None:
+                return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
+                                    done.duplicate_how)
+            if article is None:
+                article = storage.get_article(article_id)
             if engine is None or engine.generation != storage.story_generation():
                 engine = _engines[storage.url] = _rebuild(storage, cfg)
             result = _assign_once(storage, engine, article)
@@ -172,6 +188,41 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
                 return result
             engine = None  # someone else wrote meanwhile: what we computed is stale
         raise NewsdeskError(f"could not assign article {article_id}: the stories kept changing")
+
+
+def rebuild_window(storage: Storage, config: ClusterConfig | None = None) -> int:
+    """Rebuild this process's clusterer from the stories of the window now, as a restarted worker
+    does on its first assignment. Returns the number of window articles replayed."""
+    with _lock(storage.url):
+        engine = _engines[storage.url] = _rebuild(storage, config or ClusterConfig())
+        return engine.replayed
+
+
+#: articles listed per sweep query
+SWEEP_BATCH = 500
+
+
+def sweep_unassigned(storage: Storage, config: ClusterConfig | None = None, *, now: datetime | None = None,
+                     may_continue: Callable[[], bool] | None = None) -> int:
+    """Assign every article stored within the window (fetched_at) that is in no story yet: what a
+    killed worker's in-memory queue held. Idempotent (assign_article skips an assigned article) and
+    safe beside other workers (the generation check). `may_continue` is asked before each article
+    (the story lease). Returns the number of articles assigned."""
+    cfg = config or ClusterConfig()
+    since = (now or datetime.now(UTC)) - cfg.window
+    assigned = 0
+    failed: set[int] = set()
+    while True:
+        batch = [a for a in storage.unassigned_articles(since, SWEEP_BATCH + len(failed)) if a not in failed]
+        if not batch:
+            return assigned
+        for article_id in batch:
+            if may_continue is not None and not may_continue():
+                return assigned
+            if assign_article_safely(storage, article_id, cfg) is None:
+                failed.add(article_id)  # logged; tried again by the next sweep, not in a loop now
+            else:
+                assigned += 1
 
 
 def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignResult | None:
@@ -220,8 +271,11 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
     if story_id is not None:
         try:
             target = storage.get_story(story_id)
-            if target.merged_into is not None:
-                story_id = target.merged_into
+            hops = 0
+            while target.merged_into is not None and hops < MAX_HOPS:  # merged, maybe more than once
+                target = storage.get_story(target.merged_into)
+                hops += 1
+            story_id = target.id if target.merged_into is None else None
         except NotFoundError:
             story_id = None
     how = HOW_NEW if story_id is None else HOW_CLUSTER
@@ -239,11 +293,12 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
     return AssignResult(article.id, db_story, how, rec.score)
 
 
-def assign_article_safely(storage: Storage, article_id: int) -> AssignResult | None:
+def assign_article_safely(storage: Storage, article_id: int,
+                          config: ClusterConfig | None = None) -> AssignResult | None:
     """assign_article for the ingest: a failure is logged, never stops storing articles (the
     article stays readable, only outside a story)."""
     try:
-        return assign_article(storage, article_id)
+        return assign_article(storage, article_id, config)
     except Exception:
         log.exception("could not put article %s into a story", article_id)
         return None
@@ -303,7 +358,7 @@ def story_page(storage: Storage, story_id: int) -> StoryView:
     Raises NotFoundError."""
     story = storage.get_story(story_id)
     hops = 0
-    while story.merged_into is not None and hops < 10:
+    while story.merged_into is not None and hops < MAX_HOPS:
         story = storage.get_story(story.merged_into)
         hops += 1
     everything = storage.story_members(story.id)

@@ -5,6 +5,11 @@ Every assignment is written in one transaction that first checks and bumps a gen
 assigned meanwhile, or an operator split/merged) gets None back and rebuilds before retrying, so
 two workers never start two stories for one event. The write itself is serialised by the backend:
 BEGIN IMMEDIATE on SQLite, an advisory transaction lock on PostgreSQL.
+
+The story lease (`story_assigner`, take_story_lease) names the one worker that assigns stories
+while several share the database (services/storyqueue.py): not for correctness, which the
+generation check gives, but so that the others' assignments do not keep moving the generation
+under it and make it rebuild its clusterer over and over.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -125,6 +130,15 @@ story_state = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False),
 )
 
+#: one row (id 1): the worker that assigns stories now, and until when (a lease; see take_story_lease)
+story_assigner = sa.Table(
+    "story_assigner",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("owner", sa.Text),
+    sa.Column("lease_until", UTCDateTime),
+)
+
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 _MEMBER_COLUMNS = (
     story_articles.c.article_id,
@@ -207,6 +221,15 @@ class StoriesStorage(Protocol):
 
     def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
         """Assigned articles listed at or after `since`, in assignment order (oldest first)."""
+
+    def unassigned_articles(self, since: datetime, limit: int) -> list[int]:
+        """Articles stored (fetched_at) at or after `since` that are in no story, oldest first."""
+
+    def take_story_lease(self, worker_id: str, now: datetime, seconds: int) -> bool:
+        """Become (or stay) the one worker that assigns stories, until now + seconds; False while
+        another worker's lease runs."""
+
+    def release_story_lease(self, worker_id: str) -> None: ...
 
     def get_story(self, story_id: int) -> StoredStory:
         """Raises NotFoundError."""
@@ -324,18 +347,27 @@ class StoriesMixin:
             self._refresh_story(conn, story_id)
             conn.execute(sa.insert(article_fingerprints).values(
                 article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
-            for key, name, type_, count in rec.entities:
-                entity_id = self._entity_id(conn, key[:200], name[:300], type_[:16])
-                conn.execute(sa.insert(article_entities).values(
-                    article_id=rec.article_id, entity_id=entity_id, count=count))
+            if rec.entities:
+                ids = self._entity_ids(conn, rec.entities)
+                counts: dict[int, int] = {}
+                for key, _name, _type, count in rec.entities:
+                    counts.setdefault(ids[key[:200]], count)
+                conn.execute(sa.insert(article_entities), [
+                    {"article_id": rec.article_id, "entity_id": entity_id, "count": count}
+                    for entity_id, count in counts.items()])
             return generation, story_id
 
-    def _entity_id(self, conn: sa.Connection, key: str, name: str, type_: str) -> int:
-        found = conn.execute(sa.select(entities.c.id).where(entities.c.key == key)).scalar()
-        if found is not None:
-            return int(found)
-        return int(conn.execute(sa.insert(entities).values(key=key, name=name, type=type_)
-                                .returning(entities.c.id)).scalar_one())
+    def _entity_ids(self, conn: sa.Connection, rows: Sequence[tuple[str, str, str, int]]) -> dict[str, int]:
+        """Entity key -> id, adding the unknown ones: one lookup for all, not one per entity."""
+        keys = list(dict.fromkeys(key[:200] for key, _, _, _ in rows))
+        found = {str(k): int(i) for k, i in conn.execute(
+            sa.select(entities.c.key, entities.c.id).where(entities.c.key.in_(keys)))}
+        for key, name, type_, _count in rows:
+            key = key[:200]
+            if key not in found:
+                found[key] = int(conn.execute(sa.insert(entities).values(key=key, name=name[:300], type=type_[:16])
+                                              .returning(entities.c.id)).scalar_one())
+        return found
 
     def _refresh_story(self, conn: sa.Connection, story_id: int) -> None:
         row = conn.execute(
@@ -350,23 +382,29 @@ class StoriesMixin:
     def _move_story(self, conn: sa.Connection, story_id: int, into_id: int) -> None:
         conn.execute(sa.update(story_articles).where(story_articles.c.story_id == story_id)
                      .values(story_id=into_id))
+        # Stories merged into `story_id` earlier keep pointing at it: readers follow the chain
+        # (services.stories). Repointing them here would scan the whole stories table (merged_into
+        # has no index), once per merge, on an archive of any size.
         conn.execute(sa.update(stories).where(stories.c.id == story_id).values(merged_into=into_id, size=0))
-        conn.execute(sa.update(stories).where(stories.c.merged_into == story_id).values(merged_into=into_id))
 
     def find_duplicate(self, canonical_url: str, content_hash: str | None, exclude: int) -> tuple[int, str] | None:
         fp = article_fingerprints
+
+        def first(conn: sa.Connection, column: sa.Column[Any], value: str) -> int | None:
+            # the first two in id order, `exclude` skipped here: an `article_id != ?` in SQL makes
+            # SQLite read the index as two rowid ranges and sort them in a temporary B-tree
+            found = conn.execute(sa.select(fp.c.article_id).where(column == value)
+                                 .order_by(fp.c.article_id).limit(2)).scalars()
+            return next((int(i) for i in found if i != exclude), None)
+
         with self._read() as conn:
-            found = conn.execute(sa.select(fp.c.article_id).where(
-                fp.c.canonical_url == canonical_url[:2048], fp.c.article_id != exclude)
-                .order_by(fp.c.article_id).limit(1)).scalar()
+            found = first(conn, fp.c.canonical_url, canonical_url[:2048])
             if found is not None:
-                return int(found), "url"
+                return found, "url"
             if content_hash:
-                found = conn.execute(sa.select(fp.c.article_id).where(
-                    fp.c.content_hash == content_hash, fp.c.article_id != exclude)
-                    .order_by(fp.c.article_id).limit(1)).scalar()
+                found = first(conn, fp.c.content_hash, content_hash)
                 if found is not None:
-                    return int(found), "hash"
+                    return found, "hash"
         return None
 
     def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
@@ -386,6 +424,33 @@ class StoriesMixin:
                              r.duplicate_of, r.canonical_url, r.url) for r in rows]
         out.reverse()
         return out
+
+    def unassigned_articles(self, since: datetime, limit: int) -> list[int]:
+        assigned = sa.select(story_articles.c.article_id).where(story_articles.c.article_id == articles.c.id)
+        # in fetched_at order: the range of ix_articles_fetched_at, read in index order, no sort
+        stmt = (sa.select(articles.c.id).where(articles.c.fetched_at >= since, ~assigned.exists())
+                .order_by(articles.c.fetched_at, articles.c.id).limit(max(0, limit)))
+        with self._read() as conn:
+            return [int(r[0]) for r in conn.execute(stmt)]
+
+    def take_story_lease(self, worker_id: str, now: datetime, seconds: int) -> bool:
+        with self._write() as conn:
+            self._story_lock(conn)
+            row = conn.execute(sa.select(story_assigner).where(story_assigner.c.id == 1)).one_or_none()
+            until = now + timedelta(seconds=max(1, seconds))
+            if row is None:
+                conn.execute(sa.insert(story_assigner).values(id=1, owner=worker_id, lease_until=until))
+                return True
+            if row.owner not in (None, worker_id) and row.lease_until is not None and row.lease_until > now:
+                return False
+            conn.execute(sa.update(story_assigner).where(story_assigner.c.id == 1)
+                         .values(owner=worker_id, lease_until=until))
+            return True
+
+    def release_story_lease(self, worker_id: str) -> None:
+        with self._write() as conn:
+            conn.execute(sa.update(story_assigner).where(story_assigner.c.owner == worker_id)
+                         .values(owner=None, lease_until=None))
 
     def get_story(self, story_id: int) -> StoredStory:
         with self._read() as conn:

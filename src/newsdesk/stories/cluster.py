@@ -553,16 +553,22 @@ class StoryClusterer:
         skip_df = max(50, cfg.common_feature_skip * self._n_docs)
         dots: dict[int, float] = {}
         members: dict[int, _Member] = {}
+        df, postings = self._df, self._postings
         for f, w in vec.items():
-            if self._df.get(f, 0) > skip_df:
+            if df.get(f, 0) > skip_df:
                 continue  # "says", "new": shared by everything, tells nothing, costs the most
-            plist = self._postings.get(f)
+            plist = postings.get(f)
             if not plist:
                 continue
             wi = w * idfs[f]
+            # the hottest loop of an assignment (bench/storycost.py): locals, one dict probe per entry
             for m in plist:
-                dots[m.seq] = dots.get(m.seq, 0.0) + wi * m.weights[f]
-                members[m.seq] = m
+                seq = m.seq
+                if seq in dots:
+                    dots[seq] += wi * m.weights[f]
+                else:
+                    dots[seq] = wi * m.weights[f]
+                    members[seq] = m
         best: dict[int, tuple[float, _Member]] = {}
         for seq, dot in dots.items():
             m = members[seq]
