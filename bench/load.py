@@ -4,9 +4,11 @@
 
 A generated site of feeds x per-feed article pages is served from 127.0.0.1; `newsdesk serve` and
 `newsdesk fetch --all` run as two processes over one SQLite file; a load generator in a third process
-hits the home page, source pages, article pages and search with `clients` concurrent clients for as
-long as the pass runs. Prints p50/p95 per page kind, 5xx responses and 'database is locked' errors
-(in responses and in both processes' logs), and how many articles the pass stored.
+hits the home page, source pages, article pages, search and the APIs (own `/api/v1/articles`,
+Miniflux `/v1/entries?limit=100`, Google Reader `stream/items/ids` n=1000, with a user and API key made
+up front) with `clients` concurrent clients for as long as the pass runs. Prints p50/p95 per page
+kind, 5xx responses and 'database is locked' errors (in responses and in both processes' logs), and
+how many articles the pass stored.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from hostile_helpers import NOW  # noqa: E402
 
 from localsite import LocalSite  # noqa: E402
 from newsdesk.models import NewSource  # noqa: E402
+from newsdesk.services.accounts import Accounts  # noqa: E402
 from newsdesk.storage import open_storage  # noqa: E402
 
 LOCKED = "database is locked"
@@ -47,19 +50,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _generate(base: str, sources: int, clients: int, stop_file: str, results_file: str) -> None:
-    latencies: dict[str, list[float]] = {"home": [], "source": [], "article": [], "search": []}
+async def _generate(base: str, sources: int, clients: int, stop_file: str, results_file: str,
+                    user: str, key: str) -> None:
+    latencies: dict[str, list[float]] = {"home": [], "source": [], "article": [], "search": [],
+                                         "api": [], "miniflux": [], "greader": []}
     statuses: dict[str, int] = {}
     locked = 0
     rng = random.Random(7)
     words = ["gemeenteraad", "binnenstad", "winkeliers", "wethouder", "luchtkwaliteit", "bericht"]
     max_id = [1]
 
+    reading_list = "user/-/state/com.google/reading-list"
+    api_headers = {"api": {"x-api-key": key}, "miniflux": {"X-Auth-Token": key}}
+
     async def client(http: httpx.AsyncClient) -> None:
         nonlocal locked
         while not os.path.exists(stop_file):
-            kind = rng.choice(["home", "home", "source", "article", "article", "search"])
-            if kind == "home":
+            kind = rng.choice(["home", "home", "source", "article", "article", "search",
+                               "api", "miniflux", "greader"])
+            headers = api_headers.get(kind, {})
+            if kind == "api":
+                path = "/api/v1/articles"
+            elif kind == "miniflux":
+                path = "/v1/entries?limit=100"
+            elif kind == "greader":
+                path = f"/reader/api/0/stream/items/ids?s={reading_list}&n=1000"
+                headers = greader_headers
+            elif kind == "home":
                 path = "/"
             elif kind == "source":
                 path = f"/sources/{rng.randint(1, sources)}"
@@ -69,7 +86,7 @@ async def _generate(base: str, sources: int, clients: int, stop_file: str, resul
                 path = f"/search?q={rng.choice(words)}"
             started = time.perf_counter()
             try:
-                response = await http.get(path)
+                response = await http.get(path, headers=headers)
             except httpx.HTTPError as exc:
                 statuses[f"error {type(exc).__name__}"] = statuses.get(f"error {type(exc).__name__}", 0) + 1
                 continue
@@ -85,12 +102,16 @@ async def _generate(base: str, sources: int, clients: int, stop_file: str, resul
                         max_id[0] = max(max_id[0], *found)
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        login = await http.post("/accounts/ClientLogin", data={"Email": user, "Passwd": key})
+        login.raise_for_status()
+        greader_headers = {"Authorization": "GoogleLogin auth=" + login.text.split("Auth=")[1].strip()}
         await asyncio.gather(*(client(http) for _ in range(clients)))
     Path(results_file).write_text(json.dumps({"latencies": latencies, "statuses": statuses, "locked": locked}))
 
 
-def _generator_process(base: str, sources: int, clients: int, stop_file: str, results_file: str) -> None:
-    asyncio.run(_generate(base, sources, clients, stop_file, results_file))
+def _generator_process(base: str, sources: int, clients: int, stop_file: str, results_file: str,
+                       user: str, key: str) -> None:
+    asyncio.run(_generate(base, sources, clients, stop_file, results_file, user, key))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -107,6 +128,10 @@ def run_load(feeds: int, per_feed: int, clients: int, log: Any = print) -> dict[
         storage = open_storage(url)
         for feed in build_site(site, feeds, per_feed):
             storage.add_source(NewSource(feed), NOW)
+        # the API clients' user and key, as `newsdesk users add` and `newsdesk apikeys create` make them
+        accounts = Accounts(storage, "bench/load.py")
+        user = accounts.create_user("load", "load-password-123")
+        _, key = accounts.create_api_key(user.id, "bench/load.py")
         storage.close()
         port = _free_port()
         env = child_env()
@@ -127,7 +152,7 @@ def run_load(feeds: int, per_feed: int, clients: int, log: Any = print) -> dict[
             time.sleep(0.2)
         stop_file, results_file = f"{tmp}/stop", f"{tmp}/results.json"
         generator = multiprocessing.get_context("spawn").Process(
-            target=_generator_process, args=(base, feeds, clients, stop_file, results_file))
+            target=_generator_process, args=(base, feeds, clients, stop_file, results_file, user.name, key))
         generator.start()
         started = time.monotonic()
         fetch = subprocess.run([sys.executable, "-m", "newsdesk", "fetch", "--all", "--database-url", url,
