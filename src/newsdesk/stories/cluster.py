@@ -51,6 +51,7 @@ __all__ = [
     "Assignment",
     "ClusterConfig",
     "ClusterItem",
+    "Features",
     "StoryClusterer",
     "StorySummary",
     "item_features",
@@ -256,6 +257,10 @@ class _Features:
     body_only: frozenset[str] = frozenset()
 
 
+#: what item_features returns (StoryClusterer.assign takes it precomputed)
+Features = _Features
+
+
 def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Features:
     """The weighted features of an item (before idf): stems, title bigrams and entity ids."""
     cfg = config or ClusterConfig()
@@ -356,7 +361,9 @@ class StoryClusterer:
 
     # -- public ---------------------------------------------------------------------------------
 
-    def assign(self, item: ClusterItem) -> Assignment:
+    def assign(self, item: ClusterItem, features: _Features | None = None) -> Assignment:
+        """Put `item` into a story. `features` are item_features(item, self.config) computed
+        beforehand (they depend on the item alone, so a caller can compute them outside its lock)."""
         cfg = self.config
         at = _aware(item.published)
         if self._clock is None or at > self._clock:
@@ -366,7 +373,7 @@ class StoryClusterer:
             # the same item again (a re-fetch): its story, unchanged
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
-        feats = item_features(item, cfg)
+        feats = features if features is not None else item_features(item, cfg)
         idfs = {f: self._idf(f) for f in feats.weights}
         vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
