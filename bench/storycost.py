@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from archive import perturb  # noqa: E402
+from archive import Base, perturb  # noqa: E402
 
 from newsdesk.models import ArticleStatus, NewArticle, NewSource  # noqa: E402
 from newsdesk.services import stories as story_service  # noqa: E402
@@ -108,7 +108,8 @@ def sample_texts(storage: SqlStorage, rng: random.Random, count: int,
 
 def new_article(rng: random.Random, source: int, url: str, base: tuple[str, str, str], at: datetime) -> NewArticle:
     language, title, text = base
-    title, text = perturb(rng, language, title, text)
+    title, sentences = perturb(rng, Base(language, title, text))
+    text = " ".join(sentences)
     return NewArticle(source_id=source, url=url, title=title, fetched_at=at, published_at=at - timedelta(minutes=5),
                       language=language, status=ArticleStatus.OK, summary=text[:200], text=text)
 

@@ -329,10 +329,17 @@ class StoriesMixin:
             if conn.execute(sa.select(story_articles.c.story_id).where(
                     story_articles.c.article_id == rec.article_id)).scalar() is not None:
                 raise StorageError(f"article {rec.article_id} is in a story already")
+            # a new story holds this article alone: stored with its size and times (what
+            # _refresh_story would count) at once; most assignments start a story
+            fresh = rec.story_id is None and not rec.merged
             if rec.story_id is None:
+                at: Any = rec.at
+                if fresh:
+                    at = sa.func.coalesce(sa.select(articles.c.sort_at).where(articles.c.id == rec.article_id)
+                                          .scalar_subquery(), rec.at)
                 story_id = int(conn.execute(sa.insert(stories).values(
-                    title=(rec.title or "")[:1000], first_seen=rec.at, last_seen=rec.at, size=0, merged_into=None,
-                    locked=False).returning(stories.c.id)).scalar_one())
+                    title=(rec.title or "")[:1000], first_seen=at, last_seen=at, size=1 if fresh else 0,
+                    merged_into=None, locked=False).returning(stories.c.id)).scalar_one())
             else:
                 story_id = rec.story_id
             for other in rec.merged:
@@ -344,7 +351,8 @@ class StoriesMixin:
                 duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
                 # wall-clock time: the clusterer is rebuilt from what was assigned lately
                 assigned_at=datetime.now(UTC)))
-            self._refresh_story(conn, story_id)
+            if not fresh:
+                self._refresh_story(conn, story_id)
             conn.execute(sa.insert(article_fingerprints).values(
                 article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
             if rec.entities:

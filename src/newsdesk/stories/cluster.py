@@ -352,7 +352,9 @@ class StoryClusterer:
         self._df: dict[str, int] = {}
         self._n_docs = 0
         #: feature -> recent members (capped)
-        self._postings: dict[str, deque[_Member]] = {}
+        #: feature -> recent members (capped), each as (seq, its weight for the feature, member): the
+        #: candidate loop reads them without an attribute or dict lookup (weights never change)
+        self._postings: dict[str, deque[tuple[int, float, _Member]]] = {}
         #: members in arrival order, for expiry
         self._window: deque[_Member] = deque()
         #: (last_seen, story id) of warm stories; lazily cleaned
@@ -569,20 +571,22 @@ class StoryClusterer:
                 continue
             wi = w * idfs[f]
             # the hottest loop of an assignment (bench/storycost.py): locals, one dict probe per entry
-            for m in plist:
-                seq = m.seq
+            for seq, mw, m in plist:
                 if seq in dots:
-                    dots[seq] += wi * m.weights[f]
+                    dots[seq] += wi * mw
                 else:
-                    dots[seq] = wi * m.weights[f]
+                    dots[seq] = wi * mw
                     members[seq] = m
         best: dict[int, tuple[float, _Member]] = {}
+        stories = self._stories
+        n_docs = self._n_docs
+        stale = 0.1 * n_docs + 5  # self._stale, inlined: this loop runs once per candidate member
         for seq, dot in dots.items():
             m = members[seq]
-            story = self._stories.get(m.story_id)
+            story = stories.get(m.story_id)
             if story is None or story.closed:
                 continue
-            if self._stale(m.norm_n):
+            if abs(n_docs - m.norm_n) > stale:
                 m.norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in m.weights.items())) or 1.0
                 m.norm_n = self._n_docs
             sim = dot / (norm * m.norm)
@@ -661,11 +665,12 @@ class StoryClusterer:
 
     def _index(self, member: _Member) -> None:
         cap = self.config.postings_cap
-        for f in member.weights:
+        seq = member.seq
+        for f, w in member.weights.items():
             plist = self._postings.get(f)
             if plist is None:
                 plist = self._postings[f] = deque(maxlen=cap)
-            plist.append(member)
+            plist.append((seq, w, member))
 
     def _prune_centroid(self, story: _Story) -> None:
         keep = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
@@ -756,7 +761,7 @@ class StoryClusterer:
                 else:
                     self._df.pop(f, None)
                 plist = self._postings.get(f)
-                if plist and plist[0] is m:
+                if plist and plist[0][2] is m:
                     plist.popleft()
                     if not plist:
                         del self._postings[f]
