@@ -321,17 +321,17 @@ def _assign_once(storage: Storage, engine: _Engine, prepared: PreparedArticle) -
         if db_id is None or db_id == story_id:
             continue
         try:
-            if storage.get_story(db_id).locked:
+            if storage.get_story(db_id, outlets=False).locked:
                 continue  # an operator's choice stands
         except NotFoundError:
             continue
         merged.append(db_id)
     if story_id is not None:
         try:
-            target = storage.get_story(story_id)
+            target = storage.get_story(story_id, outlets=False)
             hops = 0
             while target.merged_into is not None and hops < MAX_HOPS:  # merged, maybe more than once
-                target = storage.get_story(target.merged_into)
+                target = storage.get_story(target.merged_into, outlets=False)
                 hops += 1
             story_id = target.id if target.merged_into is None else None
         except NotFoundError:

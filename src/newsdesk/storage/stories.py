@@ -231,8 +231,9 @@ class StoriesStorage(Protocol):
 
     def release_story_lease(self, worker_id: str) -> None: ...
 
-    def get_story(self, story_id: int) -> StoredStory:
-        """Raises NotFoundError."""
+    def get_story(self, story_id: int, *, outlets: bool = True) -> StoredStory:
+        """Raises NotFoundError. `outlets=False` leaves StoredStory.outlets 0 and skips counting
+        them over the story's articles (assignment only follows merged_into and reads locked)."""
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         """A story's articles, earliest first."""
@@ -460,16 +461,18 @@ class StoriesMixin:
             conn.execute(sa.update(story_assigner).where(story_assigner.c.owner == worker_id)
                          .values(owner=None, lease_until=None))
 
-    def get_story(self, story_id: int) -> StoredStory:
+    def get_story(self, story_id: int, *, outlets: bool = True) -> StoredStory:
         with self._read() as conn:
             row = conn.execute(sa.select(stories).where(stories.c.id == story_id)).one_or_none()
             if row is None:
                 raise NotFoundError(f"no story with id {story_id}")
-            outlets = conn.execute(
+            if not outlets:
+                return _story(row)
+            count = conn.execute(
                 sa.select(sa.func.count(sa.distinct(articles.c.source_id)))
                 .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
                 .where(story_articles.c.story_id == story_id)).scalar_one()
-        return _story(row, int(outlets))
+        return _story(row, int(count))
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         stmt = (sa.select(*_MEMBER_COLUMNS).select_from(_MEMBER_FROM).where(story_articles.c.story_id == story_id)
