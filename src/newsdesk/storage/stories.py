@@ -308,6 +308,12 @@ class StoriesMixin:
 
     def _bump(self, conn: sa.Connection, expected: int | None) -> int | None:
         self._story_lock(conn)
+        if expected is not None:
+            # the common case in one statement: the generation is the one expected
+            moved = conn.execute(sa.update(story_state).where(
+                story_state.c.id == 1, story_state.c.generation == expected).values(generation=expected + 1))
+            if moved.rowcount == 1:
+                return expected + 1
         current = conn.execute(sa.select(story_state.c.generation).where(story_state.c.id == 1)).scalar()
         if current is None:
             conn.execute(sa.insert(story_state).values(id=1, generation=0))

@@ -563,6 +563,7 @@ class StoryClusterer:
         dots: dict[int, float] = {}
         members: dict[int, _Member] = {}
         df, postings = self._df, self._postings
+        dot_of = dots.get
         for f, w in vec.items():
             if df.get(f, 0) > skip_df:
                 continue  # "says", "new": shared by everything, tells nothing, costs the most
@@ -570,24 +571,29 @@ class StoryClusterer:
             if not plist:
                 continue
             wi = w * idfs[f]
-            # the hottest loop of an assignment (bench/storycost.py): locals, one dict probe per entry
+            # the hottest loop of an assignment (bench/storycost.py): locals, two dict operations
+            # per entry met before (a get and a store; `+=` after `in` would be three)
             for seq, mw, m in plist:
-                if seq in dots:
-                    dots[seq] += wi * mw
-                else:
+                d = dot_of(seq)
+                if d is None:
                     dots[seq] = wi * mw
                     members[seq] = m
+                else:
+                    dots[seq] = d + wi * mw
         best: dict[int, tuple[float, _Member]] = {}
         stories = self._stories
         n_docs = self._n_docs
         stale = 0.1 * n_docs + 5  # self._stale, inlined: this loop runs once per candidate member
+        n2, log, df_of = n_docs + 2, math.log, df.get
         for seq, dot in dots.items():
             m = members[seq]
             story = stories.get(m.story_id)
             if story is None or story.closed:
                 continue
             if abs(n_docs - m.norm_n) > stale:
-                m.norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in m.weights.items())) or 1.0
+                # self._idf inlined (the same arithmetic): stale norms are many as the window fills
+                m.norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2
+                                       for f, w in m.weights.items())) or 1.0
                 m.norm_n = self._n_docs
             sim = dot / (norm * m.norm)
             cur = best.get(m.story_id)
@@ -610,8 +616,9 @@ class StoryClusterer:
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
         total = ents = 0.0
+        n2, log, df_of = self._n_docs + 2, math.log, self._df.get
         for f, w in story.centroid.items():
-            sq = (w / size * self._idf(f)) ** 2
+            sq = (w / size * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2  # self._idf(f), inlined
             total += sq
             if f.startswith("e:"):
                 ents += sq
