@@ -11,7 +11,7 @@ import pytest
 from newsdesk.errors import NotFoundError, StorageError
 from newsdesk.models import NewArticle, NewSource
 from newsdesk.storage.sql import SqlStorage
-from newsdesk.stories.records import AssignmentRecord, TopicDefinition
+from newsdesk.stories.records import AssignmentRecord, StoredStory, TopicDefinition
 from storage.conftest import storage, storage_url  # noqa: F401 - the shared backend fixtures
 
 T0 = datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
@@ -38,6 +38,9 @@ def test_record_assignment_checks_the_generation(storage: SqlStorage) -> None:  
     assert first is not None
     g1, sid = first
     assert g1 == g0 + 1
+    # a new story is stored with its one article's size and time (the article's, not the record's)
+    fresh = storage.get_story(sid)
+    assert (fresh.size, fresh.first_seen, fresh.last_seen, fresh.outlets) == (1, T0, T0, 1)
     # a writer that did not see g1 is refused, and stores nothing
     assert storage.record_assignment(AssignmentRecord(b, None, "Title 1", T0, "new"), g0) is None
     assert storage.story_of_article(b) is None
@@ -48,6 +51,8 @@ def test_record_assignment_checks_the_generation(storage: SqlStorage) -> None:  
     assert member is not None and member.shared_entities == ("Greenland",) and member.score == pytest.approx(0.4)
     story = storage.get_story(sid)
     assert story.size == 2 and story.first_seen == T0 and story.last_seen == T0 + timedelta(hours=1)
+    # without the outlet count (what assignment reads), the rest is the same
+    assert storage.get_story(sid, outlets=False) == StoredStory(**{**vars(story), "outlets": 0})
     assert storage.find_duplicate("https://a.example/0", None, c) == (a, "url")
     assert storage.find_duplicate("https://other.example/", "h0", c) == (a, "hash")
     assert storage.find_duplicate("https://other.example/", "zz", c) is None

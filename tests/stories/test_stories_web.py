@@ -236,3 +236,41 @@ def test_admin_split_and_merge_forms(client: TestClient, storage: SqlStorage, wo
     assert storage.story_of_article(world["en"]).story_id == sid  # type: ignore[union-attr]
     # readers cannot post
     assert client.post(f"/stories/{sid}/split", data={"article_id": "1"}).status_code in (401, 403)
+
+
+def test_prepared_articles_assign_as_unprepared_ones(tmp_path: Path, world: dict[str, int],
+                                                     storage: SqlStorage) -> None:
+    """prepare_article (the article-only part, run outside the lock, here in threads at once) gives
+    the same stories, duplicates and scores as assign_article computing it itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = open_storage(f"sqlite:///{tmp_path / 'prepared.sqlite'}")
+    assert isinstance(other, SqlStorage)
+    other.migrate()
+    try:
+        ids = {}
+        for key, article_id in world.items():
+            a = storage.get_article(article_id)
+            src = other.add_source(NewSource(url=f"https://{key}.example/feed", title=key), T0).id
+            ids[key] = _add(other, src, a.url, a.title or "", a.text or "", a.language or "", a.fetched_at)
+        with ThreadPoolExecutor(3) as pool:
+            prepared = list(pool.map(lambda i: story_service.prepare_article(other.get_article(i)), ids.values()))
+        # one prepared for another article is not used for this one
+        assert story_service.assign_article(other, ids["nl"], prepared=prepared[1]).how == "new"
+        for article_id, p in zip(ids.values(), prepared, strict=True):
+            story_service.assign_article(other, article_id, prepared=p)
+
+        def shape(s: SqlStorage, by_key: dict[str, int]) -> list[tuple[str, str, float, str | None, str | None]]:
+            first = {}
+            out = []
+            for key, article_id in by_key.items():
+                m = s.story_of_article(article_id)
+                assert m is not None
+                first.setdefault(m.story_id, key)
+                dup = next((k for k, v in by_key.items() if v == m.duplicate_of), None)
+                out.append((first[m.story_id], m.how, m.score, dup, m.duplicate_how))
+            return out
+
+        assert shape(other, ids) == shape(storage, world)
+    finally:
+        other.close()

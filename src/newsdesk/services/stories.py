@@ -19,6 +19,7 @@ the next sweep.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import threading
@@ -27,10 +28,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from datasketch import MinHash
+
 from ..errors import NewsdeskError, NotFoundError
 from ..models import Article, ArticleCursor, ArticleListItem
 from ..storage.base import Storage
-from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, StoryClusterer
+from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, Features, StoryClusterer, item_features
 from ..stories.entities import Entity, extract_entities
 from ..stories.fingerprint import NearDuplicateIndex, canonical_url, content_hash, words
 from ..stories.records import (
@@ -49,6 +52,7 @@ from .reading import ListContext
 
 __all__ = [
     "AssignResult",
+    "PreparedArticle",
     "add_topic",
     "assign_article",
     "assign_article_safely",
@@ -64,6 +68,7 @@ __all__ = [
     "list_topics",
     "list_stories",
     "merge_stories",
+    "prepare_article",
     "rebuild_window",
     "split_article",
     "story_entities",
@@ -139,6 +144,56 @@ def _entities(title: str, text: str, language: str | None) -> tuple[Entity, ...]
         return ()
 
 
+@dataclass(frozen=True)
+class PreparedArticle:
+    """Everything assignment needs that depends on the article alone: computed before the
+    assignment lock is taken (prepare_article), so the serialised part is only the duplicate and
+    candidate lookups, the scoring and the write."""
+
+    article_id: int
+    title: str
+    at: datetime
+    text: str
+    canon: str
+    #: long enough to be hashed and near-matched (MIN_DEDUPE_WORDS)
+    dedupe_text: bool
+    digest: str | None
+    #: MinHash signature of the text (None when not deduped)
+    signature: MinHash | None
+    entity_rows: tuple[tuple[str, str, str, int], ...]
+    item: ClusterItem
+    features: Features
+    #: the config the features were computed with
+    config: ClusterConfig
+
+
+_signer: NearDuplicateIndex | None = None
+
+
+def _signature(text: str) -> MinHash | None:
+    # the engines' indexes differ only in their window: a signature from one fits them all
+    global _signer
+    if _signer is None:
+        _signer = NearDuplicateIndex()
+    return _signer.signature(text)
+
+
+def prepare_article(article: Article, config: ClusterConfig | None = None) -> PreparedArticle:
+    """The pure part of an assignment (canonical URL, content hash, MinHash signature, entities,
+    the clusterer's features); no lock, no storage."""
+    cfg = config or ClusterConfig()
+    title = article.title or ""
+    text = (article.text or article.summary or "")[:TEXT_CHARS]
+    canon = canonical_url(article.canonical_url or article.url)
+    dedupe_text = len(words(text)) >= MIN_DEDUPE_WORDS
+    ents = _entities(title, text, article.language)
+    item = _item(article.id, title, text, article.language, article.source_id, article.sort_at, ents, canon)
+    return PreparedArticle(
+        article.id, title, article.sort_at, text, canon, dedupe_text,
+        content_hash(text) if dedupe_text else None, _signature(text) if dedupe_text else None,
+        tuple((e.id, e.name, e.type, e.count) for e in ents[:60]), item, item_features(item, cfg), cfg)
+
+
 def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
     generation = storage.story_generation()
     since = datetime.now(UTC) - config.window
@@ -165,12 +220,21 @@ def _root(storage: Storage, member: StoryMember) -> int:
     return member.duplicate_of if member.duplicate_of is not None else member.article_id
 
 
-def assign_article(storage: Storage, article_id: int, config: ClusterConfig | None = None) -> AssignResult:
+def assign_article(storage: Storage, article_id: int, config: ClusterConfig | None = None, *,
+                   prepared: PreparedArticle | None = None) -> AssignResult:
     """Put a stored article into a story (or start one). Idempotent: an assigned article's story is
-    returned unchanged. Raises NotFoundError for an unknown article."""
+    returned unchanged. Raises NotFoundError for an unknown article.
+
+    The part that depends on the article alone (prepare_article) runs before the lock is taken;
+    a caller may pass it computed already (`prepared`, from prepare_article of this article)."""
     cfg = config or ClusterConfig()
+    if prepared is not None and (prepared.article_id != article_id or prepared.config != cfg):
+        prepared = None
+    if prepared is None:
+        # an unknown article is answered under the lock: an assigned article's story, or NotFoundError
+        with contextlib.suppress(NotFoundError):
+            prepared = prepare_article(storage.get_article(article_id), cfg)
     with _lock(storage.url):
-        article: Article | None = None
         engine = _engines.get(storage.url)
         for _ in range(ATTEMPTS):
             # checked on every attempt: the writer that moved the generation may have been another
@@ -179,11 +243,11 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
             if done is not None:
                 return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
                                     done.duplicate_how)
-            if article is None:
-                article = storage.get_article(article_id)
+            if prepared is None:
+                prepared = prepare_article(storage.get_article(article_id), cfg)
             if engine is None or engine.generation != storage.story_generation():
                 engine = _engines[storage.url] = _rebuild(storage, cfg)
-            result = _assign_once(storage, engine, article)
+            result = _assign_once(storage, engine, prepared)
             if result is not None:
                 return result
             engine = None  # someone else wrote meanwhile: what we computed is stale
@@ -225,20 +289,14 @@ def sweep_unassigned(storage: Storage, config: ClusterConfig | None = None, *, n
                 assigned += 1
 
 
-def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignResult | None:
-    at = article.sort_at
-    title = article.title or ""
-    text = (article.text or article.summary or "")[:TEXT_CHARS]
-    canon = canonical_url(article.canonical_url or article.url)
-    dedupe_text = len(words(text)) >= MIN_DEDUPE_WORDS
-    digest = content_hash(text) if dedupe_text else None
-    ents = _entities(title, text, article.language)
-    entity_rows = tuple((e.id, e.name, e.type, e.count) for e in ents[:60])
+def _assign_once(storage: Storage, engine: _Engine, prepared: PreparedArticle) -> AssignResult | None:
+    p = prepared
+    article_id, title, at, canon, digest, entity_rows = p.article_id, p.title, p.at, p.canon, p.digest, p.entity_rows
 
-    duplicate = storage.find_duplicate(canon, digest, article.id)
-    if duplicate is None and dedupe_text:
-        for key, _score in engine.near.query_scored(text):
-            if int(key) != article.id:
+    duplicate = storage.find_duplicate(canon, digest, article_id)
+    if duplicate is None and p.signature is not None:
+        for key, _score in engine.near.query_scored_signature(p.signature):
+            if int(key) != article_id:
                 duplicate = (int(key), "near")
                 break
     if duplicate is not None:
@@ -246,16 +304,16 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
         if original is not None:
             root = _root(storage, original)
             rec = AssignmentRecord(
-                article.id, original.story_id, title, at, HOW_DUPLICATE, 1.0, duplicate_of=root,
+                article_id, original.story_id, title, at, HOW_DUPLICATE, 1.0, duplicate_of=root,
                 duplicate_how=duplicate[1], canonical_url=canon, content_hash=digest, entities=entity_rows)
             stored = storage.record_assignment(rec, engine.generation)
             if stored is None:
                 return None
             engine.generation = stored[0]
-            return AssignResult(article.id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
+            return AssignResult(article_id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
 
-    a: Assignment = engine.clusterer.assign(_item(article.id, title, text, article.language, article.source_id,
-                                                  at, ents, canon))
+    same = p.config == engine.clusterer.config
+    a: Assignment = engine.clusterer.assign(p.item, p.features if same else None)
     story_id = None if a.new_story else engine.to_db.get(a.story_id)
     merged = []
     for inner in a.merged:
@@ -263,24 +321,24 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
         if db_id is None or db_id == story_id:
             continue
         try:
-            if storage.get_story(db_id).locked:
+            if storage.get_story(db_id, outlets=False).locked:
                 continue  # an operator's choice stands
         except NotFoundError:
             continue
         merged.append(db_id)
     if story_id is not None:
         try:
-            target = storage.get_story(story_id)
+            target = storage.get_story(story_id, outlets=False)
             hops = 0
             while target.merged_into is not None and hops < MAX_HOPS:  # merged, maybe more than once
-                target = storage.get_story(target.merged_into)
+                target = storage.get_story(target.merged_into, outlets=False)
                 hops += 1
             story_id = target.id if target.merged_into is None else None
         except NotFoundError:
             story_id = None
     how = HOW_NEW if story_id is None else HOW_CLUSTER
     rec = AssignmentRecord(
-        article.id, story_id, title, at, how, a.score if story_id is not None else 0.0,
+        article_id, story_id, title, at, how, a.score if story_id is not None else 0.0,
         a.shared_entities, a.shared_terms, merged=tuple(merged), canonical_url=canon, content_hash=digest,
         entities=entity_rows)
     stored = storage.record_assignment(rec, engine.generation)
@@ -288,9 +346,8 @@ def _assign_once(storage: Storage, engine: _Engine, article: Article) -> AssignR
         return None
     engine.generation, db_story = stored
     engine.to_db[a.story_id] = db_story
-    if dedupe_text:
-        engine.near.add(str(article.id), text, at)
-    return AssignResult(article.id, db_story, how, rec.score)
+    engine.near.add_signature(str(article_id), p.signature, at)
+    return AssignResult(article_id, db_story, how, rec.score)
 
 
 def assign_article_safely(storage: Storage, article_id: int,

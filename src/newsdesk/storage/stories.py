@@ -231,8 +231,9 @@ class StoriesStorage(Protocol):
 
     def release_story_lease(self, worker_id: str) -> None: ...
 
-    def get_story(self, story_id: int) -> StoredStory:
-        """Raises NotFoundError."""
+    def get_story(self, story_id: int, *, outlets: bool = True) -> StoredStory:
+        """Raises NotFoundError. `outlets=False` leaves StoredStory.outlets 0 and skips counting
+        them over the story's articles (assignment only follows merged_into and reads locked)."""
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         """A story's articles, earliest first."""
@@ -307,6 +308,12 @@ class StoriesMixin:
 
     def _bump(self, conn: sa.Connection, expected: int | None) -> int | None:
         self._story_lock(conn)
+        if expected is not None:
+            # the common case in one statement: the generation is the one expected
+            moved = conn.execute(sa.update(story_state).where(
+                story_state.c.id == 1, story_state.c.generation == expected).values(generation=expected + 1))
+            if moved.rowcount == 1:
+                return expected + 1
         current = conn.execute(sa.select(story_state.c.generation).where(story_state.c.id == 1)).scalar()
         if current is None:
             conn.execute(sa.insert(story_state).values(id=1, generation=0))
@@ -329,10 +336,17 @@ class StoriesMixin:
             if conn.execute(sa.select(story_articles.c.story_id).where(
                     story_articles.c.article_id == rec.article_id)).scalar() is not None:
                 raise StorageError(f"article {rec.article_id} is in a story already")
+            # a new story holds this article alone: stored with its size and times (what
+            # _refresh_story would count) at once; most assignments start a story
+            fresh = rec.story_id is None and not rec.merged
             if rec.story_id is None:
+                at: Any = rec.at
+                if fresh:
+                    at = sa.func.coalesce(sa.select(articles.c.sort_at).where(articles.c.id == rec.article_id)
+                                          .scalar_subquery(), rec.at)
                 story_id = int(conn.execute(sa.insert(stories).values(
-                    title=(rec.title or "")[:1000], first_seen=rec.at, last_seen=rec.at, size=0, merged_into=None,
-                    locked=False).returning(stories.c.id)).scalar_one())
+                    title=(rec.title or "")[:1000], first_seen=at, last_seen=at, size=1 if fresh else 0,
+                    merged_into=None, locked=False).returning(stories.c.id)).scalar_one())
             else:
                 story_id = rec.story_id
             for other in rec.merged:
@@ -344,7 +358,8 @@ class StoriesMixin:
                 duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
                 # wall-clock time: the clusterer is rebuilt from what was assigned lately
                 assigned_at=datetime.now(UTC)))
-            self._refresh_story(conn, story_id)
+            if not fresh:
+                self._refresh_story(conn, story_id)
             conn.execute(sa.insert(article_fingerprints).values(
                 article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
             if rec.entities:
@@ -452,16 +467,18 @@ class StoriesMixin:
             conn.execute(sa.update(story_assigner).where(story_assigner.c.owner == worker_id)
                          .values(owner=None, lease_until=None))
 
-    def get_story(self, story_id: int) -> StoredStory:
+    def get_story(self, story_id: int, *, outlets: bool = True) -> StoredStory:
         with self._read() as conn:
             row = conn.execute(sa.select(stories).where(stories.c.id == story_id)).one_or_none()
             if row is None:
                 raise NotFoundError(f"no story with id {story_id}")
-            outlets = conn.execute(
+            if not outlets:
+                return _story(row)
+            count = conn.execute(
                 sa.select(sa.func.count(sa.distinct(articles.c.source_id)))
                 .select_from(story_articles.join(articles, articles.c.id == story_articles.c.article_id))
                 .where(story_articles.c.story_id == story_id)).scalar_one()
-        return _story(row, int(outlets))
+        return _story(row, int(count))
 
     def story_members(self, story_id: int) -> list[StoryMember]:
         stmt = (sa.select(*_MEMBER_COLUMNS).select_from(_MEMBER_FROM).where(story_articles.c.story_id == story_id)

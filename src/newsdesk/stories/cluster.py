@@ -51,6 +51,7 @@ __all__ = [
     "Assignment",
     "ClusterConfig",
     "ClusterItem",
+    "Features",
     "StoryClusterer",
     "StorySummary",
     "item_features",
@@ -256,6 +257,10 @@ class _Features:
     body_only: frozenset[str] = frozenset()
 
 
+#: what item_features returns (StoryClusterer.assign takes it precomputed)
+Features = _Features
+
+
 def item_features(item: ClusterItem, config: ClusterConfig | None = None) -> _Features:
     """The weighted features of an item (before idf): stems, title bigrams and entity ids."""
     cfg = config or ClusterConfig()
@@ -347,7 +352,9 @@ class StoryClusterer:
         self._df: dict[str, int] = {}
         self._n_docs = 0
         #: feature -> recent members (capped)
-        self._postings: dict[str, deque[_Member]] = {}
+        #: feature -> recent members (capped), each as (seq, its weight for the feature, member): the
+        #: candidate loop reads them without an attribute or dict lookup (weights never change)
+        self._postings: dict[str, deque[tuple[int, float, _Member]]] = {}
         #: members in arrival order, for expiry
         self._window: deque[_Member] = deque()
         #: (last_seen, story id) of warm stories; lazily cleaned
@@ -356,7 +363,9 @@ class StoryClusterer:
 
     # -- public ---------------------------------------------------------------------------------
 
-    def assign(self, item: ClusterItem) -> Assignment:
+    def assign(self, item: ClusterItem, features: _Features | None = None) -> Assignment:
+        """Put `item` into a story. `features` are item_features(item, self.config) computed
+        beforehand (they depend on the item alone, so a caller can compute them outside its lock)."""
         cfg = self.config
         at = _aware(item.published)
         if self._clock is None or at > self._clock:
@@ -366,7 +375,7 @@ class StoryClusterer:
             # the same item again (a re-fetch): its story, unchanged
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
-        feats = item_features(item, cfg)
+        feats = features if features is not None else item_features(item, cfg)
         idfs = {f: self._idf(f) for f in feats.weights}
         vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
@@ -554,6 +563,7 @@ class StoryClusterer:
         dots: dict[int, float] = {}
         members: dict[int, _Member] = {}
         df, postings = self._df, self._postings
+        dot_of = dots.get
         for f, w in vec.items():
             if df.get(f, 0) > skip_df:
                 continue  # "says", "new": shared by everything, tells nothing, costs the most
@@ -561,22 +571,29 @@ class StoryClusterer:
             if not plist:
                 continue
             wi = w * idfs[f]
-            # the hottest loop of an assignment (bench/storycost.py): locals, one dict probe per entry
-            for m in plist:
-                seq = m.seq
-                if seq in dots:
-                    dots[seq] += wi * m.weights[f]
-                else:
-                    dots[seq] = wi * m.weights[f]
+            # the hottest loop of an assignment (bench/storycost.py): locals, two dict operations
+            # per entry met before (a get and a store; `+=` after `in` would be three)
+            for seq, mw, m in plist:
+                d = dot_of(seq)
+                if d is None:
+                    dots[seq] = wi * mw
                     members[seq] = m
+                else:
+                    dots[seq] = d + wi * mw
         best: dict[int, tuple[float, _Member]] = {}
+        stories = self._stories
+        n_docs = self._n_docs
+        stale = 0.1 * n_docs + 5  # self._stale, inlined: this loop runs once per candidate member
+        n2, log, df_of = n_docs + 2, math.log, df.get
         for seq, dot in dots.items():
             m = members[seq]
-            story = self._stories.get(m.story_id)
+            story = stories.get(m.story_id)
             if story is None or story.closed:
                 continue
-            if self._stale(m.norm_n):
-                m.norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in m.weights.items())) or 1.0
+            if abs(n_docs - m.norm_n) > stale:
+                # self._idf inlined (the same arithmetic): stale norms are many as the window fills
+                m.norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2
+                                       for f, w in m.weights.items())) or 1.0
                 m.norm_n = self._n_docs
             sim = dot / (norm * m.norm)
             cur = best.get(m.story_id)
@@ -599,8 +616,9 @@ class StoryClusterer:
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
         total = ents = 0.0
+        n2, log, df_of = self._n_docs + 2, math.log, self._df.get
         for f, w in story.centroid.items():
-            sq = (w / size * self._idf(f)) ** 2
+            sq = (w / size * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2  # self._idf(f), inlined
             total += sq
             if f.startswith("e:"):
                 ents += sq
@@ -654,11 +672,12 @@ class StoryClusterer:
 
     def _index(self, member: _Member) -> None:
         cap = self.config.postings_cap
-        for f in member.weights:
+        seq = member.seq
+        for f, w in member.weights.items():
             plist = self._postings.get(f)
             if plist is None:
                 plist = self._postings[f] = deque(maxlen=cap)
-            plist.append(member)
+            plist.append((seq, w, member))
 
     def _prune_centroid(self, story: _Story) -> None:
         keep = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
@@ -749,7 +768,7 @@ class StoryClusterer:
                 else:
                     self._df.pop(f, None)
                 plist = self._postings.get(f)
-                if plist and plist[0] is m:
+                if plist and plist[0][2] is m:
                     plist.popleft()
                     if not plist:
                         del self._postings[f]

@@ -235,8 +235,12 @@ class NearDuplicateIndex:
         is already present."""
         if key in self._entries:
             return False
-        sig = self.signature(text)
-        if sig is None:
+        return self.add_signature(key, self.signature(text), at)
+
+    def add_signature(self, key: str, sig: MinHash | None, at: datetime | None = None) -> bool:
+        """add() with a signature computed beforehand (signature(), by an index of the same
+        num_perm, seed, k and max_words): the costly part can run outside a lock."""
+        if sig is None or key in self._entries:
             return False
         if at is not None and (self._newest is None or at > self._newest):
             self._newest = at
