@@ -85,7 +85,7 @@ def _article_count(database_url: str) -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc."""
+    """utime + stime of a process so far, from /proc (the server's, the feed server's)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -432,12 +432,6 @@ def poll_worker(args: argparse.Namespace) -> None:
     result = asyncio.run(one_pass())
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (Linux /proc), e.g. the feed server's."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def size(args: argparse.Namespace) -> None:
