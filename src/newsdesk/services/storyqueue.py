@@ -56,7 +56,7 @@ class StoryAssigner:
         self._rng = random.Random()
         #: monotonic time until which the lease is known to be ours without asking again
         self._lease_fresh_until = 0.0
-        #: articles assigned so far (a failure is logged by assign_article_safely and counted here too)
+        #: articles handed to assignment so far (a failure is logged by _assign and counted here too)
         self.assigned = 0
         #: articles assigned by sweeps (stored earlier, by this worker or another, and in no story)
         self.swept = 0
@@ -145,7 +145,8 @@ class StoryAssigner:
         outside every story because of a blip: while the database is away (restarting, connection
         dropped, disk full) every RETRY_SECONDS for up to UNAVAILABLE_RETRIES; when other workers
         kept changing the stories meanwhile, after a random pause, CONFLICT_RETRIES times. Any
-        other failure is logged; the thread goes on with the next article."""
+        other failure is logged; the thread goes on with the next article, and the next sweep
+        (sweep_unassigned) tries that one again."""
         unavailable = conflicts = 0
         while True:
             try:
@@ -154,7 +155,7 @@ class StoryAssigner:
             except DatabaseUnavailableError as exc:
                 unavailable += 1
                 if unavailable > UNAVAILABLE_RETRIES:
-                    log.error("article %s stays outside a story: the database stayed unavailable (%s)",
+                    log.error("article %s is left to the next story sweep: the database stayed unavailable (%s)",
                               article_id, exc)
                     return
                 log.warning("article %s waits for its story, the database is unavailable: %s", article_id, exc)
