@@ -166,7 +166,9 @@ def test_worker_connections_dropped_mid_pass(pg_url: str, tmp_path: Path) -> Non
     _assert_collected_once(storage, farm)
     _assert_every_article_in_a_story(storage)
     storage.close()
-    assert "database unavailable" in (tmp_path / "victim.log").read_text()
+    # No log line is asserted here: a connection cut between two statements is replaced by the
+    # pool's pre-ping without any error, so whether one shows depends on timing. The restart test
+    # (the server down for 2 s) asserts the line every run.
 
 
 def test_disk_full_under_sqlite(tmp_path: Path) -> None:

@@ -86,6 +86,9 @@ class StoryAssigner:
         if thread is not None:
             self._queue.put(None)
             thread.join()
+            # A last sweep before giving the lease back: articles skipped while the lease could not
+            # be read (the database away) would otherwise wait for the next worker's sweep.
+            self.sweep()
         if self.worker_id is not None:
             try:
                 self.storage.release_story_lease(self.worker_id)
