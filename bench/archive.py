@@ -21,9 +21,12 @@ twelve Dutch base texts, "every copy within a few days" would make giant Dutch s
 Speed: the plan (times, sources, stories) is drawn with numpy up front; --jobs processes build the
 articles (perturbation, HTML, zlib page, stems from a per-word cache: the vocabulary is bounded)
 and this process writes them in --batch transactions, on SQLite through the plain sqlite3 module
-with bulk-load pragmas (synchronous=OFF, a large page cache), on PostgreSQL with COPY into a staging
-table and one INSERT ... SELECT that computes the tsvectors. Resumable: the same seed regenerates
-the same plan and the articles stored already are skipped.
+with bulk-load pragmas (synchronous=OFF, a large page cache), on PostgreSQL with COPY per table
+(synchronous_commit off in the writer's session). On PostgreSQL each builder also has the server
+compute its articles' tsvectors (the backend's own expression, in the builder's own session, so in
+parallel), and a load into empty tables defers the secondary indexes (GIN search index included) to
+one CREATE INDEX each at the end. Resumable: the same seed regenerates the same plan and the
+articles stored already are skipped; deferred indexes are remembered in the database until built.
 
 --append adds new articles (new URLs, published now) through SqlStorage.add_articles, the ingest's
 own code path: what bench/scale.py pages --ingest runs beside the reader.
@@ -163,9 +166,34 @@ _stem_cache: dict[str, dict[str, str]] = {}
 _stemmers: dict[str, Any] = {}
 
 
-def _init(bases: list[Base], source_ids: list[int], seed: int) -> None:
-    global _bases, _source_ids, _seed
-    _bases, _source_ids, _seed = bases, source_ids, seed
+_database_url = ""
+_vectors: Any = None  # a builder's own PostgreSQL connection, for the search vectors
+
+
+def _init(bases: list[Base], source_ids: list[int], seed: int, database_url: str = "") -> None:
+    global _bases, _source_ids, _seed, _database_url
+    _bases, _source_ids, _seed, _database_url = bases, source_ids, seed, database_url
+
+
+#: storage/postgres.py's search_vector, over arrays: the same functions, configuration and weights
+#: (the configuration as a cast text instead of an inlined literal: the same regconfig)
+SEARCH_VECTORS = (
+    "SELECT setweight(to_tsvector(c::regconfig, t), 'A') || setweight(to_tsvector(c::regconfig, b), 'B') "
+    "FROM unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS u(c, t, b, n) ORDER BY n")
+
+
+def search_vectors(search: list[tuple[str, str, str]]) -> list[str]:
+    """The tsvector (as text) of each (configuration, title, body), computed by the server in this
+    builder's own session: the to_tsvector work, the heaviest per article, then runs in as many
+    server backends as there are builders instead of in the one writer's."""
+    global _vectors
+    if _vectors is None:
+        import psycopg
+
+        _vectors = psycopg.connect(sa.make_url(_database_url).set(drivername="postgresql").render_as_string(False),
+                                   autocommit=True)
+    configs, titles, bodies = (list(column) for column in zip(*search, strict=True)) if search else ([], [], [])
+    return [row[0] for row in _vectors.execute(SEARCH_VECTORS, (configs, titles, bodies)).fetchall()]
 
 
 def stems(text: str, language: str | None) -> str:
@@ -213,8 +241,10 @@ def page_html(language: str, title: str, sentences: list[str]) -> tuple[str, byt
     return body_html, zlib.compress(raw)
 
 
-def build(rows: list[tuple[int, float, int, int, int, bool, int, float]]) -> list[dict[str, Any]]:
-    """The stored form of each planned article: row values, search text, page, story row."""
+def build(rows: list[tuple[int, float, int, int, int, bool, int, float]], stemmed: bool = True) -> list[dict[str, Any]]:
+    """The stored form of each planned article: row values, search text, page, story row; with
+    `stemmed`, also the stems SQLite's FTS5 table holds (PostgreSQL stems in to_tsvector instead,
+    and stemming here was a third of a builder's time)."""
     start = END - timedelta(seconds=YEAR)
     out = []
     for n, at, base_index, source_index, story, first, size, last in rows:
@@ -245,7 +275,8 @@ def build(rows: list[tuple[int, float, int, int, int, bool, int, float]]) -> lis
                          "locked": False}
         out.append({
             "values": values, "search_title": search_title, "search_body": search_body,
-            "stems_title": stems(search_title, base.language), "stems_body": stems(search_body, base.language),
+            "stems_title": stems(search_title, base.language) if stemmed else None,
+            "stems_body": stems(search_body, base.language) if stemmed else None,
             "page": raw_zlib, "story": story_row,
             "member": {"article_id": n + 1, "story_id": story + 1, "how": HOW_NEW if first else HOW_CLUSTER,
                        "score": 1.0 if first else 0.5, "shared_entities": "[]", "shared_terms": "[]",
@@ -260,7 +291,7 @@ def build(rows: list[tuple[int, float, int, int, int, bool, int, float]]) -> lis
 
 def _build_chunk(task: tuple[str, list[tuple[int, float, int, int, int, bool, int, float]]]) -> Packed:
     dialect, rows = task
-    return pack(build(rows), dialect)
+    return pack(build(rows, stemmed=dialect == "sqlite"), dialect)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -291,8 +322,9 @@ def pack(built: list[dict[str, Any]], dialect: str) -> Packed:
     if dialect == "sqlite":
         packed["article_search"] = [(b["values"]["id"], b["stems_title"], b["stems_body"]) for b in built]
     else:
-        packed["search"] = [(text_search_config(b["values"]["language"]), b["search_title"], b["search_body"])
-                            for b in built]
+        vectors = search_vectors([(text_search_config(b["values"]["language"]), b["search_title"], b["search_body"])
+                                  for b in built])
+        packed["articles"] = [(*row, vector) for row, vector in zip(packed["articles"], vectors, strict=True)]
     return packed
 
 
@@ -339,26 +371,79 @@ class SqliteWriter:
 
 
 class PostgresWriter:
-    """COPY into an unlogged staging table, then one INSERT ... SELECT per batch that computes each
-    article's tsvector exactly as storage/postgres.py's search_vector does (title 'A', body 'B', in
-    the article's language's configuration)."""
+    """COPY per table and batch, in one transaction. Each article row carries its search vector, which
+    a builder had the server compute with storage/postgres.py's search_vector expression (title 'A',
+    body 'B', in the article's language's configuration; SEARCH_VECTORS): the text form of a tsvector
+    reads back as the same tsvector.
+
+    A bulk load into (nearly) empty tables defers their secondary indexes: every non-unique index of
+    the tables it writes (the GIN search index, the listing and story indexes) is dropped before the
+    first batch and built once at the end, sorted, instead of being updated row by row on every batch.
+    The build itself reads only the primary key (max(id)), and unique indexes stay, so duplicates
+    still fail. The dropped definitions are kept in a table (DEFERRED) until they are built again, so
+    an interrupted build that is resumed still ends with every index the migrations made."""
+
+    #: what the load writes; their non-unique indexes are deferred
+    TABLES = ("articles", "pages", "stories", "story_articles", "article_fingerprints")
+    #: the dropped index definitions of an unfinished deferred load
+    DEFERRED = "archive_deferred_indexes"
 
     def __init__(self, url: str) -> None:
         import psycopg
 
         self.conn = psycopg.connect(sa.make_url(url).set(drivername="postgresql").render_as_string(False),
                                     autocommit=False)
+        # this session only: a crash loses at most the last batches, which a resumed run writes again
         self.conn.execute("SET synchronous_commit = off")
-        self.conn.execute("CREATE TEMP TABLE IF NOT EXISTS archive_staging (LIKE articles INCLUDING DEFAULTS)")
-        self.conn.execute("ALTER TABLE archive_staging DROP COLUMN IF EXISTS search")
-        self.conn.execute("ALTER TABLE archive_staging ADD COLUMN IF NOT EXISTS search_config text, "
-                          "ADD COLUMN IF NOT EXISTS search_title text, ADD COLUMN IF NOT EXISTS search_body text")
+        # sorts of the deferred index builds in memory (the server default is 64 MB)
+        self.conn.execute("SET maintenance_work_mem = '1GB'")
         self.conn.commit()
 
     def count(self) -> int:
         row = self.conn.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()
         self.conn.commit()
         return int(row[0]) if row else 0
+
+    def secondary_indexes(self) -> dict[str, str]:
+        """name -> CREATE INDEX statement of every non-unique index on TABLES."""
+        rows = self.conn.execute(
+            "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "JOIN pg_class t ON t.oid = x.indrelid WHERE t.relnamespace = current_schema()::regnamespace "
+            "AND t.relname = ANY(%s) AND NOT x.indisunique AND NOT x.indisprimary",
+            (list(self.TABLES),)).fetchall()
+        self.conn.commit()
+        return {name: definition for name, definition in rows}
+
+    def deferring(self) -> bool:
+        row = self.conn.execute("SELECT to_regclass(%s) IS NOT NULL", (self.DEFERRED,)).fetchone()
+        self.conn.commit()
+        return bool(row and row[0])
+
+    def defer_indexes(self) -> list[str]:
+        """Drop the secondary indexes, keeping their definitions in DEFERRED (in one transaction)."""
+        indexes = self.secondary_indexes()
+        self.conn.execute(f"CREATE TABLE IF NOT EXISTS {self.DEFERRED} "
+                          "(name text PRIMARY KEY, definition text NOT NULL)")
+        for name, definition in indexes.items():
+            self.conn.execute(f"INSERT INTO {self.DEFERRED} VALUES (%s, %s) ON CONFLICT DO NOTHING", (name, definition))
+            self.conn.execute(f'DROP INDEX "{name}"')
+        self.conn.commit()
+        return sorted(indexes)
+
+    def build_deferred(self) -> list[tuple[str, float]]:
+        """CREATE each deferred index (those a crashed finish built already are skipped), then forget
+        them; (name, seconds) per index."""
+        built = []
+        rows = self.conn.execute(f"SELECT name, definition FROM {self.DEFERRED} ORDER BY name").fetchall()
+        self.conn.commit()
+        for name, definition in rows:
+            started = time.monotonic()
+            self.conn.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1))
+            self.conn.commit()
+            built.append((name, time.monotonic() - started))
+        self.conn.execute(f"DROP TABLE {self.DEFERRED}")
+        self.conn.commit()
+        return built
 
     def _copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         with self.conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -369,16 +454,8 @@ class PostgresWriter:
         def rows(table: str) -> list[tuple[Any, ...]]:
             return [row for chunk in chunks for row in chunk[table]]
 
-        staging = (*_ARTICLE_COLUMNS, "search_config", "search_title", "search_body")
-        self._copy("archive_staging", staging,
-                   [(*article, *search) for chunk in chunks
-                    for article, search in zip(chunk["articles"], chunk["search"], strict=True)])
-        columns = ", ".join(_ARTICLE_COLUMNS)
-        self.conn.execute(
-            f"INSERT INTO articles ({columns}, search) SELECT {columns}, "
-            "setweight(to_tsvector(search_config::regconfig, search_title), 'A') || "
-            "setweight(to_tsvector(search_config::regconfig, search_body), 'B') FROM archive_staging")
-        self.conn.execute("TRUNCATE archive_staging")
+        # the builders computed the search vectors (search_vectors); the rows carry them as text
+        self._copy("articles", (*_ARTICLE_COLUMNS, "search"), rows("articles"))
         self._copy("pages", ("article_id", "html_zlib"), rows("pages"))
         self._copy("stories", _STORY_COLUMNS, rows("stories"))
         self._copy("story_articles", _MEMBER_COLUMNS, rows("story_articles"))
@@ -391,6 +468,9 @@ class PostgresWriter:
             self.conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                               f"(SELECT coalesce(max(id), 1) FROM {table}))")
         self.conn.commit()
+        if self.deferring():
+            for name, seconds in self.build_deferred():
+                print(f"index {name}: {seconds:.0f} s", file=sys.stderr, flush=True)
         self.conn.autocommit = True
         self.conn.execute("VACUUM ANALYZE")
         self.conn.close()
@@ -445,34 +525,50 @@ def build_archive(args: argparse.Namespace, storage: SqlStorage, bases: list[Bas
     else:
         writer = PostgresWriter(url)
     have = writer.count()
+    if isinstance(writer, PostgresWriter) and (writer.deferring() or (args.defer and args.articles - have >= have)):
+        # building the indexes once at the end costs about what the rows already stored cost again:
+        # worth it when at least as many are still to come (always on a fresh load)
+        print(f"deferred indexes: {', '.join(writer.defer_indexes()) or 'none left'}", file=sys.stderr, flush=True)
     started, cpu = time.monotonic(), time.process_time()
+    writing = 0.0
     done = have
     dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
     tasks = ((dialect, plan.rows(a, b)) for a, b in chunks(have, args.articles, args.batch // max(1, args.jobs)))
     pending: list[Packed] = []
     waiting = 0
     if args.jobs > 1:
-        pool = Pool(args.jobs, initializer=_init, initargs=(bases, source_ids, args.seed))
+        pool = Pool(args.jobs, initializer=_init, initargs=(bases, source_ids, args.seed, url))
         results = _bounded(pool, tasks, 2 * args.jobs)
     else:
-        _init(bases, source_ids, args.seed)
+        _init(bases, source_ids, args.seed, url)
         results = map(_build_chunk, tasks)
     for packed in results:
         pending.append(packed)
         waiting += len(packed["articles"])
         if waiting >= args.batch:
+            at = time.monotonic()
             writer.write(pending)
+            writing += time.monotonic() - at
             done += waiting
             pending, waiting = [], 0
             elapsed = time.monotonic() - started
+            # "writing" is wall time inside write() (on PostgreSQL, the server's work included): near
+            # 100 % the writer is the bottleneck, well below it the builders are
             print(f"\r{done:,} articles ({(done - have) / elapsed:,.0f}/s, writer CPU "
-                  f"{1000 * (time.process_time() - cpu) / (done - have):.2f} ms/article, load "
-                  f"{os.getloadavg()[0]:.1f})", end="", file=sys.stderr, flush=True)
+                  f"{1000 * (time.process_time() - cpu) / (done - have):.2f} ms/article, writing "
+                  f"{100 * writing / elapsed:.0f} % of the time, load {os.getloadavg()[0]:.1f})",
+                  end="", file=sys.stderr, flush=True)
     if pending:
         writer.write(pending)
         done += waiting
+    if args.jobs > 1:
+        # the builders' own server sessions (search_vectors) end with them
+        pool.close()
+        pool.join()
+    print(f"\nrows written in {time.monotonic() - started:.0f} s", file=sys.stderr, flush=True)
     writer.close()
-    print(f"\n{done:,} articles ({done - have:,} new) in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    print(f"{done:,} articles ({done - have:,} new) in {time.monotonic() - started:.0f} s (indexes and "
+          "ANALYZE included)", file=sys.stderr)
 
 
 def append(args: argparse.Namespace, storage: SqlStorage, bases: list[Base], source_ids: list[int]) -> None:
@@ -499,6 +595,30 @@ def append(args: argparse.Namespace, storage: SqlStorage, bases: list[Base], sou
         storage.add_articles(batch)
 
 
+def verify_search(database_url: str, sample: int) -> int:
+    """Recompute the search vector of `sample` stored articles (spread over the archive) with
+    storage/postgres.py's own search_vector expression; the number that differ (0 expected)."""
+    from newsdesk.storage.postgres import search_vector
+    from newsdesk.storage.schema import articles
+
+    engine = sa.create_engine(sa.make_url(database_url).set(drivername="postgresql+psycopg"))
+    differ = 0
+    with engine.connect() as conn:
+        top = conn.execute(sa.select(sa.func.max(articles.c.id))).scalar() or 0
+        ids = sorted({1 + (top - 1) * k // max(1, sample - 1) for k in range(sample)}) if top else []
+        rows = conn.execute(sa.select(articles.c.id, articles.c.title, articles.c.summary, articles.c.text,
+                                      articles.c.language, sa.literal_column("search::text"))
+                            .where(articles.c.id.in_(ids))).all()
+        for row in rows:
+            new = NewArticle(source_id=0, url="", title=row.title, fetched_at=END, summary=row.summary,
+                             text=row.text, language=row.language)
+            title, body = _search_document(new)
+            expected = conn.execute(sa.select(search_vector(title, body, row.language).cast(sa.Text))).scalar()
+            differ += expected != row[-1]
+    engine.dispose()
+    return differ
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("database_url")
@@ -507,9 +627,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="articles per transaction")
     parser.add_argument("--jobs", type=int, default=2, help="processes building articles (the writer is one more)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-defer", dest="defer", action="store_false",
+                        help="PostgreSQL: keep every index up to date during the load (the old, slow way)")
     parser.add_argument("--append", action="store_true",
                         help="add new articles (new URLs, published now) through add_articles: an ingest load")
+    parser.add_argument("--verify", type=int, metavar="SAMPLE",
+                        help="PostgreSQL: only recompute SAMPLE stored search vectors with the backend's expression")
     args = parser.parse_args()
+    if args.verify:
+        differ = verify_search(args.database_url, args.verify)
+        print(f"search vectors: {differ} of {args.verify} sampled differ from the backend's own", file=sys.stderr)
+        raise SystemExit(1 if differ else 0)
     english, dutch = load_texts()
     storage = SqlStorage(args.database_url)
     storage.migrate()
