@@ -23,6 +23,7 @@ from newsdesk.models import (
     SourceKind,
 )
 from newsdesk.storage import ArticleFilter, open_storage
+from newsdesk.storage import postgres as postgres_module
 from newsdesk.storage import sql as sql_module
 from newsdesk.storage.schema import metadata
 from newsdesk.storage.sql import MAX_URL_LENGTH, PUBLISHED_SLACK, SqlStorage
@@ -571,6 +572,27 @@ def test_search_ranks_only_the_newest_candidates_and_bounds_the_count(
     assert storage.count_search("weather") == 4  # exactly four
     monkeypatch.setattr(sql_module, "SEARCH_COUNT_LIMIT", 10)
     assert storage.count_search("hail") == 6
+
+
+@pytest.mark.parametrize("matching", [
+    (0, 3, 5, 10, 11),  # fewer than 3 in both windows (the newest 3 ids, the newest 6): the whole archive
+    (0, 6, 9, 10),  # 3 in the second window
+    (0, 1, 9, 10, 11),  # 3 in the first
+    (1, 2),  # fewer matches than candidates
+])
+def test_search_candidates_are_the_newest_matches_whichever_window_holds_them(
+        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...]) -> None:
+    # PostgreSQL looks for the newest matches among the newest ids first (SEARCH_WINDOWS), then
+    # wider; whichever holds them, the candidates are exactly the newest SEARCH_CANDIDATES matches
+    monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
+    source_id = add_source(storage)
+    ids = [add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",
+               published_at=T0 - timedelta(hours=n)) for n in range(12)]
+    newest = sorted((ids[n] for n in matching), reverse=True)[:3]
+    # equal matches: the newest published first, i.e. the lowest n
+    assert [a.id for a in storage.search_articles("hail")] == sorted(newest)
+    assert storage.count_search("hail") == len(matching)
 
 
 def test_search_finds_summary_of_failed_fetches(storage: SqlStorage) -> None:

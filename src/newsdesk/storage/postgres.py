@@ -107,15 +107,39 @@ class PostgresBackend:
         ts_rank reads each match's tsvector: ranked over every match, a common word costs as
         many detoasted vectors as it has articles; only the newest `candidates` are ranked."""
         query = _query_cte(query_words)
-        newest = (sa.select(articles.c.id)
-                  .select_from(articles.join(query, sa.true()))
-                  .where(_search.op("@@")(query.c.q))
-                  .order_by(articles.c.id.desc())
-                  .limit(candidates)
-                  .subquery("search_candidates"))
+        newest = _newest_matches(query, candidates).subquery("search_candidates")
         stmt = base.join(newest, newest.c.id == articles.c.id).join(query, sa.true())
         # ts_rank weighs the title's 'A' lexemes above the body's 'B' ones.
         return stmt, sa.func.ts_rank(_search, query.c.q).desc()
+
+
+#: id spans below the newest article that are searched first, widening in turn, before the whole
+#: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
+#: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
+#: with the newest 10,000 ids (a BitmapAnd with the primary key) took 0.23 s (load ~14)
+SEARCH_WINDOWS = (10_000, 50_000, 250_000)
+
+
+def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
+    """The ids of the newest `limit` matches: the newest ids that match within the first window
+    that holds `limit` matches, else within the whole archive. Exactly the newest `limit` matches
+    either way (a window is every id above a bound); one statement, each window gated on the
+    previous ones coming up short (one-time filters: a window that is not needed is not run)."""
+    top = sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0)).scalar_subquery()
+
+    def newest(*bound: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return (sa.select(articles.c.id).select_from(articles.join(query, sa.true()))
+                .where(_search.op("@@")(query.c.q), *bound).order_by(articles.c.id.desc()).limit(limit))
+
+    parts: list[sa.Select[Any]] = []
+    short: list[sa.ColumnElement[bool]] = []
+    for n, span in enumerate(SEARCH_WINDOWS):
+        window = newest(articles.c.id > top - span).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
+        found = sa.select(sa.func.count()).select_from(window).scalar_subquery()
+        parts.append(sa.select(window.c.id).where(*short, found >= limit))
+        short.append(found < limit)
+    parts.append(newest(*short))
+    return sa.union_all(*parts)
 
 
 def _query_cte(query_words: Sequence[str]) -> Any:
