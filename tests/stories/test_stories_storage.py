@@ -63,6 +63,40 @@ def test_record_assignment_checks_the_generation(storage: SqlStorage) -> None:  
         storage.record_assignment(AssignmentRecord(a, sid, "again", T0, "cluster"), joined[0])
 
 
+def test_story_counts_follow_joins_and_deleted_sources(storage: SqlStorage) -> None:  # noqa: F811
+    """A join counts the story on (size + 1, times widened to the article's); deleting a source
+    recounts the stories that lose its articles."""
+    a, b = _articles(storage, 2)  # source A: T0, T0 + 1h
+    other = storage.add_source(NewSource(url="https://b.example/feed", title="B"), T0).id
+    early = storage.add_article(NewArticle(source_id=other, url="https://b.example/early", title="Early",
+                                           fetched_at=T0, published_at=T0 - timedelta(hours=5), text="x"))
+    late = storage.add_article(NewArticle(source_id=other, url="https://b.example/late", title="Late",
+                                          fetched_at=T0 + timedelta(hours=9),
+                                          published_at=T0 + timedelta(hours=9), text="y"))
+    assert early is not None and late is not None
+    g, sid = storage.record_assignment(AssignmentRecord(a, None, "Title 0", T0, "new"), 0) or (0, 0)
+    # the record's time is a fallback: the article's own time counts (as for a new story)
+    g, _ = storage.record_assignment(AssignmentRecord(early, sid, "Early", T0, "cluster"), g) or (0, 0)
+    g, _ = storage.record_assignment(AssignmentRecord(b, sid, "Title 1", T0, "cluster"), g) or (0, 0)
+    g, _ = storage.record_assignment(AssignmentRecord(
+        late, sid, "Late", T0, "duplicate", duplicate_of=b, duplicate_how="url"), g) or (0, 0)
+    lone = storage.add_article(NewArticle(source_id=other, url="https://b.example/lone", title="Lone",
+                                          fetched_at=T0 + timedelta(hours=2),
+                                          published_at=T0 + timedelta(hours=2), text="z"))
+    assert lone is not None
+    g, lone_story = storage.record_assignment(AssignmentRecord(lone, None, "Lone", T0, "new"), g) or (0, 0)
+    story = storage.get_story(sid)
+    assert (story.size, story.first_seen, story.last_seen) == (4, T0 - timedelta(hours=5), T0 + timedelta(hours=9))
+    storage.delete_source(other)
+    story = storage.get_story(sid)
+    assert (story.size, story.first_seen, story.last_seen) == (2, T0, T0 + timedelta(hours=1))
+    assert [m.article_id for m in storage.story_members(sid)] == [a, b]
+    # a story left without articles keeps its times, at size 0 (listed nowhere)
+    gone = storage.get_story(lone_story)
+    assert (gone.size, gone.first_seen) == (0, T0 + timedelta(hours=2))
+    assert lone_story not in [s.id for s in storage.list_stories()]
+
+
 def test_concurrent_writers_never_both_win(storage: SqlStorage) -> None:  # noqa: F811
     ids = _articles(storage, 8)
     g = storage.story_generation()

@@ -236,7 +236,7 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
             prepared = prepare_article(storage.get_article(article_id), cfg)
     with _lock(storage.url):
         engine = _engines.get(storage.url)
-        for _ in range(ATTEMPTS):
+        for _ in range(ATTEMPTS + 1):  # + 1: a stale kept engine costs one attempt
             # checked on every attempt: the writer that moved the generation may have been another
             # worker assigning this very article (a sweep after a restart, say)
             done = storage.story_of_article(article_id)
@@ -245,7 +245,10 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
                                     done.duplicate_how)
             if prepared is None:
                 prepared = prepare_article(storage.get_article(article_id), cfg)
-            if engine is None or engine.generation != storage.story_generation():
+            # a kept engine is not checked against the stored generation here (a read per article,
+            # under the lock): record_assignment checks it, and refuses what a stale engine computed
+            # (engine = None below, rebuilt on the next attempt)
+            if engine is None:
                 engine = _engines[storage.url] = _rebuild(storage, cfg)
             result = _assign_once(storage, engine, prepared)
             if result is not None:

@@ -415,7 +415,11 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, Maint
         """Remove a source; its articles, pages and search entries go with it (ON DELETE CASCADE,
         and on SQLite a trigger for the FTS rows), in one transaction."""
         with self._write() as conn:
+            # story sizes and times are counted on as articles join (record_assignment): the stories
+            # that lose articles here are recounted
+            touched = self._source_stories(conn, source_id)
             deleted = conn.execute(sa.delete(sources).where(sources.c.id == source_id)).rowcount
+            self._recount_stories(conn, touched)
         if not deleted:
             raise NotFoundError(f"no source with id {source_id}")
 

@@ -358,8 +358,18 @@ class StoriesMixin:
                 duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
                 # wall-clock time: the clusterer is rebuilt from what was assigned lately
                 assigned_at=datetime.now(UTC)))
-            if not fresh:
+            if rec.merged:
                 self._refresh_story(conn, story_id)
+            elif not fresh:
+                # one more article: counted on, not recounted over the story's rows (bounded by its
+                # size, up to 1,000). Articles leave stories only with their source (delete_source
+                # recounts what it touched), by split and merge (both recount).
+                at = sa.func.coalesce(sa.select(articles.c.sort_at).where(articles.c.id == rec.article_id)
+                                      .scalar_subquery(), sa.literal(rec.at, stories.c.first_seen.type))
+                conn.execute(sa.update(stories).where(stories.c.id == story_id).values(
+                    size=stories.c.size + 1,
+                    first_seen=sa.case((at < stories.c.first_seen, at), else_=stories.c.first_seen),
+                    last_seen=sa.case((at > stories.c.last_seen, at), else_=stories.c.last_seen)))
             conn.execute(sa.insert(article_fingerprints).values(
                 article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
             if rec.entities:
@@ -393,6 +403,29 @@ class StoriesMixin:
         if row[1] is not None:  # min/max keep the column's type: aware datetimes on every backend
             values.update(first_seen=row[1], last_seen=row[2])
         conn.execute(sa.update(stories).where(stories.c.id == story_id).values(**values))
+
+    def _source_stories(self, conn: sa.Connection, source_id: int) -> list[int]:
+        """The stories holding articles of a source: what deleting it changes (delete_source)."""
+        return [int(i) for i in conn.execute(
+            sa.select(story_articles.c.story_id).distinct()
+            .select_from(articles.join(story_articles, story_articles.c.article_id == articles.c.id))
+            .where(articles.c.source_id == source_id)).scalars()]
+
+    def _recount_stories(self, conn: sa.Connection, story_ids: Sequence[int]) -> None:
+        """_refresh_story of many stories, in statements of 500: size, first and last article time
+        over their rows now (times kept where no row is left, as _refresh_story keeps them)."""
+        members = story_articles.join(articles, articles.c.id == story_articles.c.article_id)
+
+        def over_rows(column: Any) -> Any:
+            return (sa.select(column).select_from(members).where(story_articles.c.story_id == stories.c.id)
+                    .scalar_subquery())
+
+        for start in range(0, len(story_ids), 500):
+            chunk = list(story_ids[start:start + 500])
+            conn.execute(sa.update(stories).where(stories.c.id.in_(chunk)).values(
+                size=over_rows(sa.func.count()),
+                first_seen=sa.func.coalesce(over_rows(sa.func.min(articles.c.sort_at)), stories.c.first_seen),
+                last_seen=sa.func.coalesce(over_rows(sa.func.max(articles.c.sort_at)), stories.c.last_seen)))
 
     def _move_story(self, conn: sa.Connection, story_id: int, into_id: int) -> None:
         conn.execute(sa.update(story_articles).where(story_articles.c.story_id == story_id)

@@ -41,11 +41,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from operator import mul
 from typing import Any
 
+import numpy as np
 import Stemmer
 
 from .entities import Entity, extract_entities, load_gazetteer, stopwords
+from .postings import Postings
 
 __all__ = [
     "Assignment",
@@ -351,10 +354,8 @@ class StoryClusterer:
         #: document frequencies over the members in the window
         self._df: dict[str, int] = {}
         self._n_docs = 0
-        #: feature -> recent members (capped)
-        #: feature -> recent members (capped), each as (seq, its weight for the feature, member): the
-        #: candidate loop reads them without an attribute or dict lookup (weights never change)
-        self._postings: dict[str, deque[tuple[int, float, _Member]]] = {}
+        #: feature -> recent members (capped), in numpy arrays: the candidate loop sums them in C
+        self._postings = Postings(self.config.postings_cap)
         #: members in arrival order, for expiry
         self._window: deque[_Member] = deque()
         #: (last_seen, story id) of warm stories; lazily cleaned
@@ -376,7 +377,8 @@ class StoryClusterer:
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
         feats = features if features is not None else item_features(item, cfg)
-        idfs = {f: self._idf(f) for f in feats.weights}
+        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
+        idfs = {f: log(n2 / (df_of(f, 0) + 1)) + 1.0 for f in feats.weights}
         vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
 
@@ -535,7 +537,7 @@ class StoryClusterer:
         self._n_docs = int(state["n_docs"])
         self._item_story = {k: int(v) for k, v in state["item_story"]}
         for mem in self._window:  # arrival order rebuilds the capped postings as they were
-            self._index(mem)
+            self._postings.add_member(mem)
         return self
 
     # -- internals ------------------------------------------------------------------------------
@@ -560,47 +562,43 @@ class StoryClusterer:
         """Warm, open stories sharing a feature with the item: (story id, best member, its cosine)."""
         cfg = self.config
         skip_df = max(50, cfg.common_feature_skip * self._n_docs)
-        dots: dict[int, float] = {}
-        members: dict[int, _Member] = {}
-        df, postings = self._df, self._postings
-        dot_of = dots.get
-        for f, w in vec.items():
-            if df.get(f, 0) > skip_df:
-                continue  # "says", "new": shared by everything, tells nothing, costs the most
-            plist = postings.get(f)
-            if not plist:
-                continue
-            wi = w * idfs[f]
-            # the hottest loop of an assignment (bench/storycost.py): locals, two dict operations
-            # per entry met before (a get and a store; `+=` after `in` would be three)
-            for seq, mw, m in plist:
-                d = dot_of(seq)
-                if d is None:
-                    dots[seq] = wi * mw
-                    members[seq] = m
-                else:
-                    dots[seq] = d + wi * mw
-        best: dict[int, tuple[float, _Member]] = {}
+        df_of = self._df.get
+        # "says", "new": shared by everything, tell nothing, cost the most
+        slots, dots = self._postings.dots([(f, w * idfs[f]) for f, w in vec.items() if df_of(f, 0) <= skip_df])
+        if not len(slots):
+            return []
+        post = self._postings
+        story_ids = post.story[slots]
+        # members of stories that are gone (merged, cold) or closed are no candidates
         stories = self._stories
+        unique, where = np.unique(story_ids, return_inverse=True)
+        open_ = np.array([(s := stories.get(sid)) is not None and not s.closed for sid in unique.tolist()], dtype=bool)
+        keep = open_[where]
+        if not keep.all():
+            slots, dots, story_ids = slots[keep], dots[keep], story_ids[keep]
+            if not len(slots):
+                return []
         n_docs = self._n_docs
-        stale = 0.1 * n_docs + 5  # self._stale, inlined: this loop runs once per candidate member
-        n2, log, df_of = n_docs + 2, math.log, df.get
-        for seq, dot in dots.items():
-            m = members[seq]
-            story = stories.get(m.story_id)
-            if story is None or story.closed:
-                continue
-            if abs(n_docs - m.norm_n) > stale:
-                # self._idf inlined (the same arithmetic): stale norms are many as the window fills
+        stale = np.flatnonzero(np.abs(n_docs - post.norm_n[slots]) > 0.1 * n_docs + 5)  # self._stale
+        if len(stale):
+            # idf is log((N + 2) / (df + 1)) (self._idf, inlined): stale norms are many as the window fills
+            n2, log = n_docs + 2, math.log
+            for slot in slots[stale].tolist():
+                m = post.members[slot]
                 m.norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2
                                        for f, w in m.weights.items())) or 1.0
-                m.norm_n = self._n_docs
-            sim = dot / (norm * m.norm)
-            cur = best.get(m.story_id)
-            if cur is None or sim > cur[0] or (sim == cur[0] and m.seq < cur[1].seq):
-                best[m.story_id] = (sim, m)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[: cfg.candidate_stories]
-        return [(sid, m, sim) for sid, (sim, m) in ranked]
+                m.norm_n = n_docs
+                post.set_norm(m)
+        sims = dots / (norm * post.norm[slots])
+        seqs = post.seq[slots]
+        # each story's best member: the highest cosine, ties to the earlier member
+        order = np.lexsort((seqs, -sims, story_ids))
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = story_ids[order[1:]] != story_ids[order[:-1]]
+        best = order[first]
+        ranked = best[np.lexsort((story_ids[best], -sims[best]))][: cfg.candidate_stories]
+        return [(sid, post.members[slot], sim) for sid, slot, sim in
+                zip(story_ids[ranked].tolist(), slots[ranked].tolist(), sims[ranked].tolist(), strict=True)]
 
     def _stale(self, norm_n: int) -> bool:
         # idf is log((N + 2) / (df + 1)): norms computed at a much smaller N would overrate matches
@@ -611,7 +609,12 @@ class StoryClusterer:
         if self._stale(story.norm_n):
             self._refresh_norm(story)
         c = story.centroid
-        return sum(w * c[f] * idfs[f] for f, w in vec.items() if f in c) / max(story.size, 1)
+        # sum(w * c[f] * idfs[f] for f, w in vec.items() if f in c), the same products in the same
+        # order, with the features skipped and looked up in C: it runs for every candidate story
+        shared = list(filter(c.__contains__, vec))
+        dot: float = sum(map(mul, map(mul, map(vec.__getitem__, shared), map(c.__getitem__, shared)),
+                             map(idfs.__getitem__, shared)))
+        return dot / max(story.size, 1)
 
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
@@ -646,7 +649,8 @@ class StoryClusterer:
         for f in feats.weights:
             self._df[f] = self._df.get(f, 0) + 1
         self._n_docs += 1
-        norm = math.sqrt(sum((w * self._idf(f)) ** 2 for f, w in feats.weights.items())) or 1.0
+        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
+        norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2 for f, w in feats.weights.items())) or 1.0
         self._seq += 1
         member = _Member(item.id, story.id, at, dict(feats.weights), norm, self._seq, self._n_docs)
         story.members.append(member)
@@ -665,19 +669,10 @@ class StoryClusterer:
         self._refresh_norm(story)
         if story.size >= cfg.max_size:
             story.closed = True
-        self._index(member)
+        self._postings.add_member(member)
         self._window.append(member)
         self._item_story[item.id] = story.id
         heapq.heappush(self._cold_heap, (story.last_seen, story.id))
-
-    def _index(self, member: _Member) -> None:
-        cap = self.config.postings_cap
-        seq = member.seq
-        for f, w in member.weights.items():
-            plist = self._postings.get(f)
-            if plist is None:
-                plist = self._postings[f] = deque(maxlen=cap)
-            plist.append((seq, w, member))
 
     def _prune_centroid(self, story: _Story) -> None:
         keep = sorted(story.centroid.items(), key=lambda kv: (-kv[1] * self._idf(kv[0]), kv[0]))
@@ -744,6 +739,7 @@ class StoryClusterer:
         story.last_seen = max(story.last_seen, other.last_seen)
         for m in other.members:
             m.story_id = story.id
+            self._postings.set_story(m)
         story.members = deque(
             sorted([*story.members, *other.members], key=lambda m: m.seq)[-self.config.members_kept :]
         )
@@ -767,11 +763,7 @@ class StoryClusterer:
                     self._df[f] = n
                 else:
                     self._df.pop(f, None)
-                plist = self._postings.get(f)
-                if plist and plist[0][2] is m:
-                    plist.popleft()
-                    if not plist:
-                        del self._postings[f]
+            self._postings.forget_member(m)
             self._n_docs -= 1
             self._item_story.pop(m.item_id, None)
         while self._cold_heap and self._cold_heap[0][0] < cutoff:
