@@ -173,7 +173,27 @@ def run_baseline(rows: list[dict], seed: int, threshold: float = 0.1) -> tuple[d
     return pred, len(order) / (time.perf_counter() - start)
 
 
-def quality(rows: list[dict], seeds: list[int]) -> None:
+def mixes(rows: list[dict], pred: dict, top: int = 5) -> None:
+    """The predicted stories holding the most wrong pairs, each with its gold stories (an example
+    headline of each and how many of its items are there)."""
+    gold = {r["id"]: r["story"] for r in rows}
+    example: dict = {}
+    for r in rows:
+        example.setdefault(r["story"], r["title"][:45])
+    held: dict = {}
+    for k, s in pred.items():
+        held.setdefault(s, Counter())[gold[k]] += 1
+    wrong = []
+    for counts in held.values():
+        n = sum(counts.values())
+        bad = (n * (n - 1) - sum(c * (c - 1) for c in counts.values())) // 2
+        if bad:
+            wrong.append((bad, counts))
+    for bad, counts in sorted(wrong, key=lambda t: -t[0])[:top]:
+        print(f"    {bad} wrong pairs: " + "; ".join(f"{c} x {example[g]!r}" for g, c in counts.most_common(4)))
+
+
+def quality(rows: list[dict], seeds: list[int], show_mixes: bool = False) -> None:
     gold = {r["id"]: r["story"] for r in rows}
     for name, runner in (
         ("StoryClusterer", run_clusterer),
@@ -188,6 +208,8 @@ def quality(rows: list[dict], seeds: list[int]) -> None:
                 f"  {name} seed {seed}: pairwise P={s[0]:.3f} R={s[1]:.3f} F1={s[2]:.3f} | "
                 f"B3 P={s[3]:.3f} R={s[4]:.3f} F1={s[5]:.3f} | {s[7]} stories | {s[6]:.0f} items/s"
             )
+            if show_mixes and runner is run_clusterer:
+                mixes(rows, pred)
         mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
         print(
             f"{name} (mean of {len(seeds)} seeds): "
@@ -299,6 +321,7 @@ def main() -> int:
     parser.add_argument("--ablation", action="store_true", help="switch each mechanism off in turn")
     parser.add_argument("--split-half", action="store_true", help="tune on half the stories, score the rest")
     parser.add_argument("--embedding-grid", action="store_true", help="--split-half over the embedding knobs")
+    parser.add_argument("--mixes", action="store_true", help="print the stories holding the most wrong pairs")
     args = parser.parse_args()
     if not DATA.exists():
         print(
@@ -315,7 +338,7 @@ def main() -> int:
     if args.split_half:
         split_half(rows, args.seeds, EMBEDDING_GRID if args.embedding_grid else GRID)
     if not args.scale_only and not (args.ablation or args.split_half):
-        quality(rows, args.seeds)
+        quality(rows, args.seeds, args.mixes)
     if args.synthetic:
         scale(rows, args.synthetic)
     return 0

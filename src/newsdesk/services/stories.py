@@ -201,7 +201,7 @@ def _signature(text: str) -> MinHash | None:
 
 def prepare_article(article: Article, config: ClusterConfig | None = None) -> PreparedArticle:
     """The pure part of an assignment (canonical URL, content hash, MinHash signature, entities,
-    the clusterer's features); no lock, no storage."""
+    the headline embedding, the clusterer's features); no lock, no storage."""
     cfg = config or ClusterConfig()
     title = article.title or ""
     text = (article.text or article.summary or "")[:TEXT_CHARS]

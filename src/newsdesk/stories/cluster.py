@@ -12,6 +12,11 @@ How an article is compared, and why:
   Greenland" share person:donald-trump, person:mark-rutte and place:greenland.
 * **Weights**: idf from document frequencies kept *incrementally over the window*, so rare words
   and names count more than "says" or "new", and the vocabulary forgets what went cold.
+* **Headline embeddings** (when the item carries one, stories.embedding): a multilingual sentence
+  encoder's cosine to the story's mean vector is blended into the score, and a join or merge needs
+  the headlines to agree at all (the gate): shared event words ("files for bankruptcy") or body
+  words (a tariffs article's body names Greenland) no longer carry one event into another, and a
+  Dutch and an English headline meet without two shared names.
 * **Two similarities**: cosine to the story's centroid (what the story is about) and cosine to the
   best-matching recent member (single link: a new angle that closely repeats one earlier headline).
   The member match needs to be strict on its own, since single link alone chains unrelated stories.
