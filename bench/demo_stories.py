@@ -1,6 +1,6 @@
 """The demo site's 24 articles through the pure clusterer in many random arrival orders.
 
-    PYTHONPATH=src python bench/demo_stories.py [--orders 20] [--show]
+    PYTHONPATH=src python bench/demo_stories.py [--orders 20] [--show] [--words-only]
 
 The ingest test (tests/stories/test_demo_stories.py) sees one concurrent arrival order per run; this
 measures the spread over orders: pairwise F1 against the demo's `event:` labels (mean, min), how many
@@ -26,14 +26,29 @@ def items() -> list[Story]:
     return [story for outlet in OUTLETS for story in load_stories(outlet)]
 
 
-def run(stories: list[Story], config: ClusterConfig | None = None) -> dict[str, int]:
+_VECTORS: dict[str, object] = {}
+
+
+def vectors(stories: list[Story]) -> dict[str, object]:
+    """url -> the headline's sentence embedding, as prepare_article computes it (once per process)."""
+    todo = [s for s in stories if s.url not in _VECTORS]
+    if todo:
+        from newsdesk.stories.embedding import HeadlineEncoder
+
+        _VECTORS.update(zip((s.url for s in todo), HeadlineEncoder().encode([s.title for s in todo]), strict=True))
+    return _VECTORS
+
+
+def run(stories: list[Story], config: ClusterConfig | None = None, embed: bool = False) -> dict[str, int]:
+    vecs = vectors(stories) if embed else {}
     clusterer = StoryClusterer(config)
     members: dict[int, list[str]] = {}
     pred: dict[str, int] = {}
     for s in stories:
         text = " ".join([s.summary, *(t for _, t in s.blocks)])
         url = s.url.replace("{{BASE}}", "http://127.0.0.1:8000")
-        a = clusterer.assign(ClusterItem(s.url, s.title, s.published, text, s.outlet.lang, s.outlet.slug, url=url))
+        a = clusterer.assign(ClusterItem(s.url, s.title, s.published, text, s.outlet.lang, s.outlet.slug, url=url,
+                                         embedding=vecs.get(s.url)))  # type: ignore[arg-type]
         pred[s.url] = a.story_id
         members.setdefault(a.story_id, []).append(s.url)
         for old in a.merged:
@@ -47,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=20)
     parser.add_argument("--show", action="store_true", help="print the mixed stories of each order")
+    parser.add_argument("--words-only", action="store_true", help="without headline embeddings")
     args = parser.parse_args()
     stories = items()
     gold = {s.url: s.event for s in stories}
@@ -55,7 +71,7 @@ def main() -> int:
     for seed in range(1, args.orders + 1):
         order = stories[:]
         random.Random(seed).shuffle(order)
-        pred = run(order)
+        pred = run(order, embed=not args.words_only)
         f1s.append(pairwise(pred, gold)[2])
         mixes = []
         for sid in set(pred.values()):
@@ -66,7 +82,7 @@ def main() -> int:
         if args.show and mixes:
             print(f"  order {seed}: F1 {f1s[-1]:.2f}, one story holds {mixes}")
     by_date = sorted(stories, key=lambda s: s.published)
-    f1_pub = pairwise(run(by_date), gold)[2]
+    f1_pub = pairwise(run(by_date, embed=not args.words_only), gold)[2]
     print(
         f"demo site, {len(stories)} articles, {len(multi)} multi-outlet events, {args.orders} random orders: "
         f"pairwise F1 mean {sum(f1s) / len(f1s):.2f} (min {min(f1s):.2f}); "

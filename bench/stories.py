@@ -62,14 +62,32 @@ def bcubed(pred: dict, gold: dict) -> tuple[float, float, float]:
     return p, r, 2 * p * r / (p + r)
 
 
+_EMBEDDINGS: dict = {}
+
+
+def embeddings(rows: list[dict]) -> dict:
+    """id -> the headline's sentence embedding (stories.embedding), computed once per process."""
+    todo = [r for r in rows if r["id"] not in _EMBEDDINGS]
+    if todo:
+        from newsdesk.stories.embedding import HeadlineEncoder
+
+        vecs = HeadlineEncoder().encode([r["title"] for r in todo])
+        _EMBEDDINGS.update(zip((r["id"] for r in todo), vecs, strict=True))
+    return _EMBEDDINGS
+
+
 def run_clusterer(
-    rows: list[dict], seed: int, config: ClusterConfig | None = None, use_url: bool = True
+    rows: list[dict], seed: int, config: ClusterConfig | None = None, use_url: bool = True,
+    embed: bool = True,
 ) -> tuple[dict, float]:
+    """Stream rows in a seeded order; `embed` gives each item its headline embedding, as the
+    ingest does (prepare_article); the encoding is not in the items/s."""
     order = rows[:]
     random.Random(seed).shuffle(order)
     clusterer = StoryClusterer(config)
     pred: dict = {}
     members: dict[int, list] = {}
+    vectors = embeddings(rows) if embed else {}
     start = time.perf_counter()
     for i, row in enumerate(order):
         item = ClusterItem(
@@ -80,6 +98,7 @@ def run_clusterer(
             row.get("lang"),
             row.get("publisher"),
             url=row.get("url") if use_url else None,
+            embedding=vectors.get(row["id"]),
         )
         a = clusterer.assign(item)
         pred[row["id"]] = a.story_id
@@ -154,7 +173,27 @@ def run_baseline(rows: list[dict], seed: int, threshold: float = 0.1) -> tuple[d
     return pred, len(order) / (time.perf_counter() - start)
 
 
-def quality(rows: list[dict], seeds: list[int]) -> None:
+def mixes(rows: list[dict], pred: dict, top: int = 5) -> None:
+    """The predicted stories holding the most wrong pairs, each with its gold stories (an example
+    headline of each and how many of its items are there)."""
+    gold = {r["id"]: r["story"] for r in rows}
+    example: dict = {}
+    for r in rows:
+        example.setdefault(r["story"], r["title"][:45])
+    held: dict = {}
+    for k, s in pred.items():
+        held.setdefault(s, Counter())[gold[k]] += 1
+    wrong = []
+    for counts in held.values():
+        n = sum(counts.values())
+        bad = (n * (n - 1) - sum(c * (c - 1) for c in counts.values())) // 2
+        if bad:
+            wrong.append((bad, counts))
+    for bad, counts in sorted(wrong, key=lambda t: -t[0])[:top]:
+        print(f"    {bad} wrong pairs: " + "; ".join(f"{c} x {example[g]!r}" for g, c in counts.most_common(4)))
+
+
+def quality(rows: list[dict], seeds: list[int], show_mixes: bool = False) -> None:
     gold = {r["id"]: r["story"] for r in rows}
     for name, runner in (
         ("StoryClusterer", run_clusterer),
@@ -169,6 +208,8 @@ def quality(rows: list[dict], seeds: list[int]) -> None:
                 f"  {name} seed {seed}: pairwise P={s[0]:.3f} R={s[1]:.3f} F1={s[2]:.3f} | "
                 f"B3 P={s[3]:.3f} R={s[4]:.3f} F1={s[5]:.3f} | {s[7]} stories | {s[6]:.0f} items/s"
             )
+            if show_mixes and runner is run_clusterer:
+                mixes(rows, pred)
         mean = [sum(col) / len(col) for col in zip(*scores, strict=True)]
         print(
             f"{name} (mean of {len(seeds)} seeds): "
@@ -179,6 +220,8 @@ def quality(rows: list[dict], seeds: list[int]) -> None:
 
 #: what each mechanism adds, switched off one at a time from the defaults (ablation)
 ABLATIONS: dict[str, dict] = {
+    "without headline embeddings": {"embedding_weight": 0.0},
+    "embeddings without the gate": {"embedding_gate": -1.0},
     "without URL slug words": {"slug_weight": 0.0},
     "without regrouping small stories": {"regroup_size": 0},
     "join threshold 0.15 (before)": {"threshold": 0.15},
@@ -203,9 +246,12 @@ def ablation(rows: list[dict], seeds: list[int]) -> None:
 
 #: the knobs tuned on the dev set, and the values tried
 GRID: dict[str, tuple[float, ...]] = {"threshold": (0.15, 0.17, 0.19), "regroup_threshold": (0.10, 0.12, 0.15)}
+#: --split-half --embedding-grid: the headline embedding knobs instead
+EMBEDDING_GRID: dict[str, tuple[float, ...]] = {
+    "embedding_weight": (0.25, 0.35, 0.45), "embedding_floor": (0.3, 0.35, 0.4)}
 
 
-def split_half(rows: list[dict], seeds: list[int]) -> None:
+def split_half(rows: list[dict], seeds: list[int], knobs: dict[str, tuple[float, ...]] = GRID) -> None:
     """Tune GRID on half of the gold stories, score the choice on the other half (and both ways)."""
     stories = sorted({r["story"] for r in rows})
     random.Random(0).shuffle(stories)
@@ -217,8 +263,8 @@ def split_half(rows: list[dict], seeds: list[int]) -> None:
         f1s = [pairwise(run_clusterer(sub, seed, ClusterConfig(**changes))[0], gold)[2] for seed in seeds]
         return sum(f1s) / len(f1s)
 
-    grid = [{}]
-    for knob, values in GRID.items():
+    grid: list[dict] = [{}]
+    for knob, values in knobs.items():
         grid = [{**g, knob: v} for g in grid for v in values]
     for a, b in ((0, 1), (1, 0)):
         tuned = [(score(halves[a], g), g) for g in grid]
@@ -274,6 +320,8 @@ def main() -> int:
     parser.add_argument("--scale-only", action="store_true", help="skip the quality runs")
     parser.add_argument("--ablation", action="store_true", help="switch each mechanism off in turn")
     parser.add_argument("--split-half", action="store_true", help="tune on half the stories, score the rest")
+    parser.add_argument("--embedding-grid", action="store_true", help="--split-half over the embedding knobs")
+    parser.add_argument("--mixes", action="store_true", help="print the stories holding the most wrong pairs")
     args = parser.parse_args()
     if not DATA.exists():
         print(
@@ -288,9 +336,9 @@ def main() -> int:
     if args.ablation:
         ablation(rows, args.seeds)
     if args.split_half:
-        split_half(rows, args.seeds)
+        split_half(rows, args.seeds, EMBEDDING_GRID if args.embedding_grid else GRID)
     if not args.scale_only and not (args.ablation or args.split_half):
-        quality(rows, args.seeds)
+        quality(rows, args.seeds, args.mixes)
     if args.synthetic:
         scale(rows, args.synthetic)
     return 0

@@ -14,10 +14,11 @@ ROOT = Path(__file__).parents[2]
 SHARED = Path(os.environ.get("NEWSDESK_SHARED") or ROOT / ".." / "shared")
 DATA = SHARED / "data" / "stories" / "uci-news-dev.jsonl"
 
-# Measured on seed 1: see docs/benchmarks.md, "Stories: clustering quality (UCI dev set)".
+# Measured on seed 1 (0.857 / 0.872, with headline embeddings): see docs/benchmarks.md, "Stories:
+# clustering quality (UCI dev set)".
 # The floor sits just under it. Never lower it silently: a lower floor needs a reason in the commit.
-PAIRWISE_F1_FLOOR = 0.80
-BCUBED_F1_FLOOR = 0.81
+PAIRWISE_F1_FLOOR = 0.85
+BCUBED_F1_FLOOR = 0.86
 
 
 @pytest.mark.skipif(

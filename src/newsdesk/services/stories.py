@@ -28,12 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash
 
 from ..errors import NewsdeskError, NotFoundError
 from ..models import Article, ArticleCursor, ArticleListItem
 from ..storage.base import Storage
 from ..stories.cluster import Assignment, ClusterConfig, ClusterItem, Features, StoryClusterer, item_features
+from ..stories.embedding import HeadlineEncoder
 from ..stories.entities import Entity, extract_entities
 from ..stories.fingerprint import NearDuplicateIndex, canonical_url, content_hash, words
 from ..stories.records import (
@@ -132,8 +135,26 @@ def forget_engines() -> None:
 
 
 def _item(article_id: int, title: str, text: str, language: str | None, source_id: int, at: datetime,
-          ents: tuple[Entity, ...], url: str | None) -> ClusterItem:
-    return ClusterItem(article_id, title, at, text or None, language, str(source_id), ents, url or None)
+          ents: tuple[Entity, ...], url: str | None,
+          embedding: npt.NDArray[np.float32] | None = None) -> ClusterItem:
+    return ClusterItem(article_id, title, at, text or None, language, str(source_id), ents, url or None, embedding)
+
+
+#: the headline encoder, loaded on first use (~2 s of CPU, ~150 MB) by the processes that assign
+_encoder = HeadlineEncoder()
+#: articles encoded per batch when the window is rebuilt (batches cost a third of single headlines)
+ENCODE_BATCH = 256
+
+
+def _embeddings(titles: list[str]) -> list[npt.NDArray[np.float32] | None]:
+    """The headlines' sentence embeddings (stories.embedding); None for an empty headline, and for
+    all of them when the encoder cannot run: the clusterer then scores words alone."""
+    try:
+        rows = _encoder.encode(titles)
+    except Exception:  # a missing or broken encoder must not stop the ingest; words still cluster
+        log.exception("headline embedding failed")
+        return [None] * len(titles)
+    return [row if row.any() else None for row in rows]
 
 
 def _entities(title: str, text: str, language: str | None) -> tuple[Entity, ...]:
@@ -180,14 +201,16 @@ def _signature(text: str) -> MinHash | None:
 
 def prepare_article(article: Article, config: ClusterConfig | None = None) -> PreparedArticle:
     """The pure part of an assignment (canonical URL, content hash, MinHash signature, entities,
-    the clusterer's features); no lock, no storage."""
+    the headline embedding, the clusterer's features); no lock, no storage."""
     cfg = config or ClusterConfig()
     title = article.title or ""
     text = (article.text or article.summary or "")[:TEXT_CHARS]
     canon = canonical_url(article.canonical_url or article.url)
     dedupe_text = len(words(text)) >= MIN_DEDUPE_WORDS
     ents = _entities(title, text, article.language)
-    item = _item(article.id, title, text, article.language, article.source_id, article.sort_at, ents, canon)
+    # the headline alone, as tuned on the UCI dev set; headline and lead would cost ~1.5x the CPU
+    emb = _embeddings([title])[0] if cfg.embedding_weight > 0 else None
+    item = _item(article.id, title, text, article.language, article.source_id, article.sort_at, ents, canon, emb)
     return PreparedArticle(
         article.id, title, article.sort_at, text, canon, dedupe_text,
         content_hash(text) if dedupe_text else None, _signature(text) if dedupe_text else None,
@@ -201,15 +224,20 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
     near = NearDuplicateIndex(window=config.window)
     to_db: dict[int, int] = {}
     replayed = 0
-    for wa in storage.window_articles(since, MAX_REBUILD):
-        if wa.duplicate_of is not None:
-            continue
+    window = [wa for wa in storage.window_articles(since, MAX_REBUILD) if wa.duplicate_of is None]
+    vectors: list[npt.NDArray[np.float32] | None] = [None] * len(window)
+    if config.embedding_weight > 0:
+        # encoded again rather than stored: ~1.5 ms of CPU per article in batches (docs/benchmarks.md)
+        for start in range(0, len(window), ENCODE_BATCH):
+            batch = window[start:start + ENCODE_BATCH]
+            vectors[start:start + len(batch)] = _embeddings([wa.title or "" for wa in batch])
+    for wa, vector in zip(window, vectors, strict=True):
         text = wa.text[:TEXT_CHARS]
         if len(words(text)) >= MIN_DEDUPE_WORDS:
             near.add(str(wa.article_id), text, wa.sort_at)
         a = clusterer.assign(_item(wa.article_id, wa.title, text, wa.language, wa.source_id, wa.sort_at,
                                    _entities(wa.title, text, wa.language),
-                                   canonical_url(wa.canonical_url or wa.url or "")))
+                                   canonical_url(wa.canonical_url or wa.url or ""), vector))
         # the stored story is the truth (operators split and merge): the latest member decides
         to_db[a.story_id] = wa.story_id
         replayed += 1
