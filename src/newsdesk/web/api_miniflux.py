@@ -210,7 +210,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     def entries_response(request: Request, user: User, query: EntryQuery) -> Response:
         items = feedreader.entries(storage, query)
-        total = feedreader.count_entries(storage, query, ctx.totals)
+        total = feedreader.count_entries(storage, user, query, ctx.totals)
         sources = directory.some(e.article.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
         return FastJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
