@@ -1,13 +1,14 @@
 """bench/api: the feed-reader APIs under load, on a large archive, while ingest writes.
 
-usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 8] [--db PATH] [--write-docs]
+usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 1,2,4,8] [--web-workers 1,2]
+                          [--db PATH] [--cpu N] [--write-docs]
 
 1. Builds (or reuses, with --db) a SQLite archive of N articles: the first 10,000 through
    storage.add_article (with search indexing), in 12 sources, bodies of about 3 kB of text; the rest
    as copies of those with their own URLs, earlier times and search rows (see replicate()).
-2. Serves the app with uvicorn (one worker) in a separate process, and runs an ingest process that
-   keeps adding articles through storage.add_article (about 20 a second, with a pause and a
-   burst, like a collection pass) for the whole measurement.
+2. Runs an ingest process that keeps adding articles through storage.add_article (about 20 a
+   second, with a pause and a burst, like a collection pass) for the whole measurement, and serves
+   the app with `newsdesk serve --web-workers W` for each W of --web-workers in turn.
 3. From this process (a third one), an asyncio load generator with C connections measures, each
    scenario for S seconds:
    - Google Reader `stream/items/contents` with 1,000 item ids (POST, the ids of the reading list);
@@ -32,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -44,17 +46,8 @@ WORDS = ["harbour", "ferry", "storm", "flood", "railway", "market", "inflation",
          "parliament", "vote", "climate", "energy", "price", "strike", "union", "hospital", "school", "police",
          "city", "groenland", "navo", "heffing", "kabinet", "minister", "europa"]
 
-SERVER = """
-import sys, uvicorn
-sys.path.insert(0, {src!r})
-from newsdesk.settings import load_settings
-from newsdesk.storage import open_storage
-from newsdesk.web.app import create_app, freeze_startup_objects
-storage = open_storage({url!r})
-app = create_app(storage, load_settings({{}}, secret_key="bench", public_url="http://127.0.0.1:{port}"))
-freeze_startup_objects()  # as `newsdesk serve` does
-uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
-"""
+#: the web server: `newsdesk serve` itself, with N web worker processes (settings from the environment)
+SERVER = [sys.executable, "-m", "newsdesk", "serve"]
 
 INGEST = """
 import sys, time, random
@@ -138,15 +131,16 @@ def replicate(storage: Any, count: int) -> None:
             print(f"  {have} articles", file=sys.stderr)
 
 
-def build(url: str, count: int) -> tuple[str, int]:
-    """The archive, a user and an API key; returns (key, build seconds)."""
+def build(url: str, count: int, migrate: bool = True) -> tuple[str, int]:
+    """The archive, a user and an API key; returns (key, build seconds). `migrate` False: the
+    archive exists and is up to date for this code, and the code may be older (--src)."""
     from newsdesk.models import NewArticle, NewSource
     from newsdesk.models_accounts import EntryOrder
     from newsdesk.services.accounts import Accounts
     from newsdesk.storage import open_storage
     from newsdesk.storage.users import EntryQuery
 
-    storage = open_storage(url)
+    storage = open_storage(url, migrate=migrate)
     started = time.perf_counter()
     existing = storage.count_articles()
     now = datetime(2026, 1, 20, tzinfo=UTC)
@@ -219,7 +213,8 @@ async def measure(base: str, headers: dict[str, str], method: str, path: str, da
 
 def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, float, float]]:
     """In-process CPU time per request (no server process, no load generator, no ingest): the app
-    called through starlette's TestClient, time.process_time() around each call. CPU time counts
+    called through starlette's TestClient with the request body encoded beforehand,
+    time.process_time() around each call. CPU time counts
     only this process's work, so it stays meaningful on a loaded machine where wall-clock does not.
     Returns (scenario, median CPU ms, p95 CPU ms, median wall ms)."""
     from starlette.testclient import TestClient
@@ -228,7 +223,7 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
     from newsdesk.storage import open_storage
     from newsdesk.web.app import create_app, freeze_startup_objects
 
-    storage = open_storage(url)
+    storage = open_storage(url, migrate=False)  # build() migrated; --src may be a checkout that predates a migration
     settings = load_settings({}, secret_key="bench", public_url="http://testserver")  # noqa: S106 - a bench's own
     app = create_app(storage, settings)
     freeze_startup_objects()  # as `newsdesk serve` does
@@ -239,11 +234,14 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
         greader = {"Authorization": f"GoogleLogin auth={token}"}
         ids = client.get("/reader/api/0/stream/items/ids", headers=greader,
                          params={"s": "user/-/state/com.google/reading-list", "n": 1000}).json()["itemRefs"]
-        form = {"i": [ref["id"] for ref in ids]}
+        # Encoded once, here: encoding 1,000 ids is the client's work, and cost a third of the CPU
+        # this process measured for the call before 2026-11-27 (apiscale).
+        form = urlencode([("i", ref["id"]) for ref in ids]).encode()
+        posted = {**greader, "Content-Type": "application/x-www-form-urlencoded"}
         miniflux = {"X-Auth-Token": key}
         scenarios = [
             ("GReader stream/items/contents, 1,000 items (POST)", "POST", "/reader/api/0/stream/items/contents",
-             greader, form),
+             posted, form),
             ("GReader stream/items/ids, n=1000", "GET",
              "/reader/api/0/stream/items/ids?s=user/-/state/com.google/reading-list&n=1000", greader, None),
             ("Miniflux /v1/entries?limit=100", "GET", "/v1/entries?limit=100", miniflux, None),
@@ -255,7 +253,7 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
             wall: list[float] = []
             for n in range(requests + 2):
                 c0, w0 = time.process_time(), time.perf_counter()
-                response = client.request(method, path, headers=headers, data=data)
+                response = client.request(method, path, headers=headers, content=data)
                 c1, w1 = time.process_time(), time.perf_counter()
                 assert response.status_code == 200, response.text[:200]
                 if n >= 2:  # two warm-up calls: caches and SQLite pages as a running server has them
@@ -269,42 +267,22 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--concurrency", default="1,8", help="Connections; several comma-separated runs.")
-    parser.add_argument("--db")
-    parser.add_argument("--no-ingest", action="store_true")
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--cpu", type=int, default=0, metavar="N",
-                        help="Also measure in-process CPU time per request, N calls per scenario.")
-    args = parser.parse_args()
-
-    tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
-    db = Path(args.db) if args.db else Path(tmp) / "bench.sqlite"
-    url = f"sqlite:///{db}"
-    print(f"archive: {db}", file=sys.stderr)
-    key, build_seconds = build(url, args.articles)
-    print(f"built in {build_seconds:.0f}s", file=sys.stderr)
-    cpu_rows = cpu_profile(url, key, args.cpu) if args.cpu else []
-
+def serve_and_measure(args: argparse.Namespace, url: str, key: str, env: dict[str, str], workers: int,
+                      rows: list[tuple[str, int, int, dict[str, float]]]) -> int:
+    """`newsdesk serve --web-workers N` over the archive; every scenario at every concurrency.
+    Appends (scenario, workers, connections, result) to rows; returns the contents response size."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
-                                                       if p)}
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(src=str(ROOT / "src"), url=url, port=port)], env=env)
-    ingest = None
+    server_env = {**env, "NEWSDESK_DATABASE_URL": url, "NEWSDESK_PORT": str(port), "NEWSDESK_SECRET_KEY": "bench",
+                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers)}
+    server = subprocess.Popen(SERVER, env=server_env, stdout=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        for _ in range(600):
             try:
                 httpx.get(base + "/v1/me", headers={"X-Auth-Token": key}, timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        if not args.no_ingest:
-            ingest = subprocess.Popen([sys.executable, "-c", INGEST.format(src=str(ROOT / "src"), url=url,
-                                                                          words=WORDS)], env=env)
         login = httpx.post(base + "/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench-password"})
         token = dict(line.split("=", 1) for line in login.text.strip().splitlines())["Auth"]
         greader = {"Authorization": f"GoogleLogin auth={token}"}
@@ -321,12 +299,61 @@ def main() -> None:
             ("Miniflux /v1/entries?status=unread&limit=100", {"X-Auth-Token": key}, "GET",
              "/v1/entries?status=unread&limit=100", None),
         ]
-        rows = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             for name, headers, method, path, data in scenarios:
                 result = asyncio.run(measure(base, headers, method, path, data, args.seconds, concurrency))
-                rows.append((name, concurrency, result))
-                print(f"{name} x{concurrency}: {result}", file=sys.stderr)
+                result["load"] = os.getloadavg()[0]
+                rows.append((name, workers, concurrency, result))
+                print(f"{name} web x{workers} conn x{concurrency}: {result}", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait()
+    return size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", default="1,2,4,8", help="Connections; several comma-separated runs.")
+    parser.add_argument("--db")
+    parser.add_argument("--web-workers", default="1,2",
+                        help="Web server processes (NEWSDESK_WEB_WORKERS); several comma-separated runs.")
+    parser.add_argument("--no-ingest", action="store_true")
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="Also measure in-process CPU time per request, N calls per scenario.")
+    parser.add_argument("--cpu-only", action="store_true", help="Only the in-process CPU measurement.")
+    parser.add_argument("--src", help="Measure the CPU of another checkout's src/ (an A/B against older code); "
+                                      "with --cpu-only.")
+    args = parser.parse_args()
+    if args.src:
+        sys.path.insert(0, str(Path(args.src).resolve()))
+
+    tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
+    db = Path(args.db) if args.db else Path(tmp) / "bench.sqlite"
+    url = f"sqlite:///{db}"
+    print(f"archive: {db}", file=sys.stderr)
+    key, build_seconds = build(url, args.articles, migrate=not args.src)
+    print(f"built in {build_seconds:.0f}s", file=sys.stderr)
+    cpu_rows = cpu_profile(url, key, args.cpu) if args.cpu else []
+    if args.cpu_only:
+        for name, median, p95, wall in cpu_rows:
+            print(f"| {name} | {median:.1f} | {p95:.1f} | {wall:.1f} |")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        return
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
+                                                       if p)}
+    ingest = None
+    rows = []
+    size = 0
+    try:
+        if not args.no_ingest:
+            ingest = subprocess.Popen([sys.executable, "-c", INGEST.format(src=str(ROOT / "src"), url=url,
+                                                                          words=WORDS)], env=env)
+        for workers in [int(w) for w in str(args.web_workers).split(",")]:
+            size = serve_and_measure(args, url, key, env, workers, rows)
         from newsdesk.storage import open_storage
 
         check = open_storage(url)
@@ -336,34 +363,35 @@ def main() -> None:
         if ingest is not None:
             ingest.terminate()
             ingest.wait()
-        server.terminate()
-        server.wait()
 
-    load = os.getloadavg()[0]
     cpu_flag = f" --cpu {args.cpu}" if args.cpu else ""
+    db_flag = f" --db {args.db}" if args.db else ""
     lines = [
         "<!-- bench/api start -->",
         "## Feed-reader APIs under load (bench/api.py)",
         "",
         f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
-        f"--concurrency {args.concurrency}{cpu_flag}` "
-        f"(measured {datetime.now(UTC):%Y-%m-%d}, linux, {os.cpu_count()} cores).",
+        f"--concurrency {args.concurrency} --web-workers {args.web_workers}{db_flag}{cpu_flag}` "
+        f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, linux, {os.cpu_count()} cores).",
         "",
-        f"SQLite archive of {args.articles:,} articles (about 3 kB of text each, 12 sources; {total:,} at the end "
-        f"with what ingest added meanwhile); the app served by uvicorn (one worker process); the load from a "
-        f"separate asyncio process with 1 (the service time) and then {args.concurrency.split(',')[-1]} keep-alive "
-        f"connections (queueing on one worker), {args.seconds:g} s per scenario; "
+        f"SQLite archive of {args.articles:,} articles ({total:,} at the end with what ingest added meanwhile); "
+        f"the app served by `newsdesk serve` with 1 and then more web worker processes (`--web-workers`); the "
+        f"load from a separate asyncio process with {args.concurrency} keep-alive connections (closed loop, no "
+        f"think time), {args.seconds:g} s per scenario; "
         + ("an ingest process adding articles through storage.add_article the whole time (bursts of 40, "
            "about 20 a second)." if not args.no_ingest else "no ingest running."),
-        f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies).",
+        f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies). The last column "
+        "is the machine's 1-minute load average at the end of the row's measurement (the benchmark's own "
+        "processes included).",
         "",
-        "| scenario | connections | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| scenario | web processes | connections | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, concurrency, r in rows:
-        lines.append(f"| {name} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | "
-                     f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
-    lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", ""]
+    for name, workers, concurrency, r in rows:
+        lines.append(f"| {name} | {workers} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | "
+                     f"{r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['load']:.1f} |")
+    lines += [""]
     if cpu_rows:
         lines += [f"CPU time per request in-process (`--cpu {args.cpu}`: the app called directly, no server, load "
                   "generator or ingest; process CPU time, which a busy machine does not inflate as it does "
