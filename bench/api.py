@@ -74,26 +74,50 @@ while True:
 
 
 NOTE = """
-Reading these figures: wall-clock latency on this machine is set by the load average above more than by
-newsdesk (2 cores shared with other work; one uvicorn worker serves every connection, so with 8
-connections a request also waits for the 7 before it). The CPU table is the figure that travels: CPU
-time per request, in-process, which a busy machine does not inflate. Before and after the changes of
-2026-11-27 (same archive, same `--cpu 30` measurement, run back to back at load average 17-20; "before"
-is the code as it was, median / p95 in ms): `stream/items/contents` with 1,000 items 72.0 / 152.0 ->
-36.2 / 48.5; `stream/items/ids` n=1000 9.7 / 10.3 -> 8.2 / 9.0; Miniflux `/v1/entries?limit=100` 15.9 /
-18.5 -> 6.1 / 8.5; with `status=unread` 16.1 / 18.0 -> 8.9 / 9.8. What did it, by effect: orjson instead
-of the stdlib encoder (1,000 entries with their bodies, encoding alone: 17.5 ms -> 0.4 ms); the startup
-objects frozen out of the garbage collector's full passes (the p95 of the 1,000-item contents: full
-collections had walked every long-lived object); the entry total reused for 5 s per user and filter (the
-next page and the app's next poll do not count the archive again; a user's own change forgets it at
-once; the repeated request measured here hits it, a first page pays about 3 ms more); SQLite times
-parsed with one fromisoformat; a whole id list sorted in Python instead of in a temporary B-tree of full
-rows. The id listings were index-only already. What is left of the 1,000-item contents is reading and
-converting 1,000 rows of about 3 kB (about 12 ms of SQL and 10 of conversion) and building the items;
-apps ask for 20-250 items at a time, 1,000 is the worst case. Every CPU median is under the 50 ms p95
-goal, so on an idle core one connection could be inside it; that was not measured here (the machine
-was never quiet), and under a load average of several times the core count the wall-clock figures
-above are what a client sees.
+The archive (`--db`): `PYTHONPATH=src python bench/archive.py sqlite:///ARCHIVE --articles 100000 --jobs 2
+--batch 3000` (perturbed copies of real BBC and demo texts, 20,000 sources, stories), which this
+command then uses, adding its user, state and API key.
+
+Reading these figures: the wall-clock rows are set by the load average in their last column more
+than by newsdesk: the 2 cores are shared with other jobs, so at a load average of 14-20 a process
+gets a fraction of a core, and a request that takes a few ms of CPU waits in the run queue for tens.
+Closed-loop latency is roughly connections x CPU per request / cores used, so the two levers are
+the CPU per request (below) and the web processes that spread it over the cores (`--web-workers`,
+NEWSDESK_WEB_WORKERS; docs/scaling.md "Several web processes"). With 2 processes the same
+connections get more of the machine (more requests per second at 4 and 8 connections, lower
+p95), but on a machine this loaded neither setting meets the 50 ms p95 goal; the earlier run below
+(load 2.5, one process) met it with one connection and missed it with 8, which is what a second
+process is for.
+
+CPU per request, before and after the changes of 2026-11-27 (apiscale), measured back to back on
+the same archive (`bench/api.py --cpu 20 --cpu-only --src CHECKOUT/src`, the 1,000-id form encoded
+beforehand; two alternating rounds each at load average 13-14, median CPU ms per round, before ->
+after): `stream/items/contents` 1,000 items 129.5, 109.3 -> 52.5, 53.7; `stream/items/ids` n=1000
+19.0, 16.9 -> 13.3, 10.5; `/v1/entries?limit=100` 21.2, 24.0 -> 14.5, 10.8; with `status=unread`
+23.9, 25.4 -> 13.7, 11.1 (CPU time too grows with the load on a shared machine, so compare within a
+round, not with quiet-machine figures). What did it, by effect: the source directory remembers each
+source a page read for its 5 s TTL (a 1,000-item page of the 20,000-source archive re-read ~1,000
+source rows every call, a third of its CPU); the form parsed with C string methods instead of
+python-multipart's byte-by-byte parser; the 1,000 ids bound as one JSON array (json_each on SQLite,
+json_array_elements_text on PostgreSQL) instead of 1,000 expanded parameters; labels looked up only
+for a user who has any; rows turned into Article/UserArticle through their __dict__ instead of the
+frozen dataclasses' per-field __init__; id positions fetched with one fetchall; a Miniflux feed object
+built once per source while the directory keeps that source (a 100-entry page from ~95 sources built
+95 feed objects with 2 time strings each); plain() without str.translate. Responses are the same bytes
+(compared on the archive, the `updated` time aside), and the API tests pass.
+
+What is left: of the 1,000-item contents, about a third is SQLite reading 1,000 rows of 2-3 kB of
+HTML (plus the text column that `status` and `error` sit behind), a third turning them into domain
+objects, and a third building the items; apps ask for 20-250 items at a time. Several web processes
+are safe: the login rate limits and the per-user state version that keys the cached totals are in
+the database (migration 0010_apiscale).
+
+Earlier run (2026-11-27, before these changes: one uvicorn worker process, a 10,000-article archive
+grown to 100,000 by copies in 12 sources, `--seconds 15 --concurrency 1,8 --cpu 30`, load average
+2.5), p50 / p95 ms: contents 1,000 items, 1 connection 34.7 / 38.1, 8 connections 304.3 / 572.9; ids
+n=1000 4.7 / 6.1 and 53.5 / 129.5; `/v1/entries?limit=100` 5.2 / 5.7 and 51.7 / 108.5; with
+`status=unread` 5.2 / 6.1 and 53.0 / 107.7. Its CPU table (TestClient, the 1,000-id form encoded per
+call, which the client's share inflated): median 24.4, 4.5, 4.8 and 4.8 ms.
 """
 
 
