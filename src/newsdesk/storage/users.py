@@ -269,7 +269,9 @@ def _in_ids(column: sa.ColumnElement[int], ids: Iterable[int]) -> sa.ColumnEleme
     1,000-id contents call, building and binding the expanded list cost more than the database's
     lookups of the rows (bench/api.py), and one statement serves every list length."""
     text = "[" + ",".join(str(int(i)) for i in ids) + "]"
-    values = sa.select(sa.cast(sa.column("value"), sa.Integer)).select_from(json_ids(sa.bindparam(None, text, sa.Text)))
+    # BIGINT: an id a client made up may be past 32 bits (an unknown id, not an error)
+    values = sa.select(sa.cast(sa.column("value"), sa.BigInteger)).select_from(
+        json_ids(sa.bindparam(None, text, sa.Text)))
     return column.in_(values.scalar_subquery())
 
 
@@ -513,7 +515,7 @@ class UsersMixin:
         with self._write() as conn:
             _bump_state_version(conn, user_id)
             for chunk in _chunks(article_ids):
-                found += _upsert_states(self._backend, conn, user_id, articles.c.id.in_(chunk), now,
+                found += _upsert_states(self._backend, conn, user_id, _in_ids(articles.c.id, chunk), now,
                                         read=read, starred=starred)
         return found
 
@@ -534,11 +536,11 @@ class UsersMixin:
             for chunk in _chunks(article_ids):
                 if remove:
                     conn.execute(sa.delete(article_labels).where(
-                        article_labels.c.user_id == user_id, article_labels.c.article_id.in_(chunk),
+                        article_labels.c.user_id == user_id, _in_ids(article_labels.c.article_id, chunk),
                         article_labels.c.label.in_(remove)))
                 for label in add:
                     select = sa.select(sa.literal(user_id), articles.c.id, sa.literal(label)).where(
-                        articles.c.id.in_(chunk))
+                        _in_ids(articles.c.id, chunk))
                     conn.execute(self._backend.insert(article_labels).from_select(
                         ["user_id", "article_id", "label"], select).on_conflict_do_nothing())
 
