@@ -79,15 +79,19 @@ The archive (`--db`): `PYTHONPATH=src python bench/archive.py sqlite:///ARCHIVE 
 command then uses, adding its user, state and API key.
 
 Reading these figures: the wall-clock rows are set by the load average in their last column more
-than by newsdesk: the 2 cores are shared with other jobs, so at a load average of 14-20 a process
-gets a fraction of a core, and a request that takes a few ms of CPU waits in the run queue for tens.
-Closed-loop latency is roughly connections x CPU per request / cores used, so the two levers are
-the CPU per request (below) and the web processes that spread it over the cores (`--web-workers`,
-NEWSDESK_WEB_WORKERS; docs/scaling.md "Several web processes"). With 2 processes the same
-connections get more of the machine (more requests per second at 4 and 8 connections, lower
-p95), but on a machine this loaded neither setting meets the 50 ms p95 goal; the earlier run below
-(load 2.5, one process) met it with one connection and missed it with 8, which is what a second
-process is for.
+than by newsdesk. The 2 cores are shared with other jobs (a load average of 6-10 during this run,
+13-20 during a run half an hour earlier), so each process gets a fraction of a core and a request that
+needs a few ms of CPU waits in the run queue for tens: **the 50 ms p95 goal is not met here in any
+row**, not even with one connection (the earlier run below, at load 2.5, met it with one connection
+in every scenario). Closed-loop latency is roughly connections x CPU per request / cores used, so
+the two levers are the CPU per request (below) and the web processes that spread it over the cores
+(`--web-workers`, NEWSDESK_WEB_WORKERS; docs/scaling.md "Several web processes"). The second lever
+needs an idle core to take, which this machine did not have: 2 processes against 1 at 8
+connections gave `stream/items/ids` 44.6 against 39.1 requests a second (p95 337 against 395 ms),
+`status=unread` 40.6 against 30.7 (p95 387 against 535 ms), `/v1/entries` the same (33.5 and 33.7)
+and the 1,000-item contents 5.0 against 4.0; in the run half an hour earlier (load 13-20) the same
+comparison gave ids 52.8 against 38.2 and p95 269 against 437 ms. The gain that a second process
+brings on a quiet 2-core machine was not measured: the machine was never quiet.
 
 CPU per request, before and after the changes of 2026-11-27 (apiscale), measured back to back on
 the same archive (`bench/api.py --cpu 20 --cpu-only --src CHECKOUT/src`, the 1,000-id form encoded
@@ -418,7 +422,7 @@ def main() -> None:
     lines += [""]
     if cpu_rows:
         lines += [f"CPU time per request in-process (`--cpu {args.cpu}`: the app called directly, no server, load "
-                  "generator or ingest; process CPU time, which a busy machine does not inflate as it does "
+                  "generator or ingest; process CPU time, which a busy machine inflates far less than "
                   "wall-clock):", "",
                   "| scenario | median CPU (ms) | p95 CPU (ms) | median wall (ms) |", "| --- | --- | --- | --- |"]
         lines += [f"| {name} | {median:.1f} | {p95:.1f} | {wall:.1f} |" for name, median, p95, wall in cpu_rows]
