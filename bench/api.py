@@ -1,13 +1,14 @@
 """bench/api: the feed-reader APIs under load, on a large archive, while ingest writes.
 
-usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 8] [--db PATH] [--write-docs]
+usage: python bench/api.py [--articles 100000] [--seconds 20] [--concurrency 1,2,4,8] [--web-workers 1,2]
+                          [--db PATH] [--cpu N] [--write-docs]
 
 1. Builds (or reuses, with --db) a SQLite archive of N articles: the first 10,000 through
    storage.add_article (with search indexing), in 12 sources, bodies of about 3 kB of text; the rest
    as copies of those with their own URLs, earlier times and search rows (see replicate()).
-2. Serves the app with uvicorn (one worker) in a separate process, and runs an ingest process that
-   keeps adding articles through storage.add_article (about 20 a second, with a pause and a
-   burst, like a collection pass) for the whole measurement.
+2. Runs an ingest process that keeps adding articles through storage.add_article (about 20 a
+   second, with a pause and a burst, like a collection pass) for the whole measurement, and serves
+   the app with `newsdesk serve --web-workers W` for each W of --web-workers in turn.
 3. From this process (a third one), an asyncio load generator with C connections measures, each
    scenario for S seconds:
    - Google Reader `stream/items/contents` with 1,000 item ids (POST, the ids of the reading list);
@@ -32,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -44,17 +46,8 @@ WORDS = ["harbour", "ferry", "storm", "flood", "railway", "market", "inflation",
          "parliament", "vote", "climate", "energy", "price", "strike", "union", "hospital", "school", "police",
          "city", "groenland", "navo", "heffing", "kabinet", "minister", "europa"]
 
-SERVER = """
-import sys, uvicorn
-sys.path.insert(0, {src!r})
-from newsdesk.settings import load_settings
-from newsdesk.storage import open_storage
-from newsdesk.web.app import create_app, freeze_startup_objects
-storage = open_storage({url!r})
-app = create_app(storage, load_settings({{}}, secret_key="bench", public_url="http://127.0.0.1:{port}"))
-freeze_startup_objects()  # as `newsdesk serve` does
-uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
-"""
+#: the web server: `newsdesk serve` itself, with N web worker processes (settings from the environment)
+SERVER = [sys.executable, "-m", "newsdesk", "serve"]
 
 INGEST = """
 import sys, time, random
@@ -81,26 +74,54 @@ while True:
 
 
 NOTE = """
-Reading these figures: wall-clock latency on this machine is set by the load average above more than by
-newsdesk (2 cores shared with other work; one uvicorn worker serves every connection, so with 8
-connections a request also waits for the 7 before it). The CPU table is the figure that travels: CPU
-time per request, in-process, which a busy machine does not inflate. Before and after the changes of
-2026-11-27 (same archive, same `--cpu 30` measurement, run back to back at load average 17-20; "before"
-is the code as it was, median / p95 in ms): `stream/items/contents` with 1,000 items 72.0 / 152.0 ->
-36.2 / 48.5; `stream/items/ids` n=1000 9.7 / 10.3 -> 8.2 / 9.0; Miniflux `/v1/entries?limit=100` 15.9 /
-18.5 -> 6.1 / 8.5; with `status=unread` 16.1 / 18.0 -> 8.9 / 9.8. What did it, by effect: orjson instead
-of the stdlib encoder (1,000 entries with their bodies, encoding alone: 17.5 ms -> 0.4 ms); the startup
-objects frozen out of the garbage collector's full passes (the p95 of the 1,000-item contents: full
-collections had walked every long-lived object); the entry total reused for 5 s per user and filter (the
-next page and the app's next poll do not count the archive again; a user's own change forgets it at
-once; the repeated request measured here hits it, a first page pays about 3 ms more); SQLite times
-parsed with one fromisoformat; a whole id list sorted in Python instead of in a temporary B-tree of full
-rows. The id listings were index-only already. What is left of the 1,000-item contents is reading and
-converting 1,000 rows of about 3 kB (about 12 ms of SQL and 10 of conversion) and building the items;
-apps ask for 20-250 items at a time, 1,000 is the worst case. Every CPU median is under the 50 ms p95
-goal, so on an idle core one connection could be inside it; that was not measured here (the machine
-was never quiet), and under a load average of several times the core count the wall-clock figures
-above are what a client sees.
+The archive (`--db`): `PYTHONPATH=src python bench/archive.py sqlite:///ARCHIVE --articles 100000 --jobs 2
+--batch 3000` (perturbed copies of real BBC and demo texts, 20,000 sources, stories), which this
+command then uses, adding its user, state and API key.
+
+Reading these figures: the wall-clock rows are set by the load average in their last column more
+than by newsdesk. The 2 cores are shared with other jobs (a load average of 6-10 during this run,
+13-20 during a run half an hour earlier), so each process gets a fraction of a core and a request that
+needs a few ms of CPU waits in the run queue for tens: **the 50 ms p95 goal is not met here in any
+row**, not even with one connection (the earlier run below, at load 2.5, met it with one connection
+in every scenario). Closed-loop latency is roughly connections x CPU per request / cores used, so
+the two levers are the CPU per request (below) and the web processes that spread it over the cores
+(`--web-workers`, NEWSDESK_WEB_WORKERS; docs/scaling.md "Several web processes"). The second lever
+needs an idle core to take, which this machine did not have: 2 processes against 1 at 8
+connections gave `stream/items/ids` 44.6 against 39.1 requests a second (p95 337 against 395 ms),
+`status=unread` 40.6 against 30.7 (p95 387 against 535 ms), `/v1/entries` the same (33.5 and 33.7)
+and the 1,000-item contents 5.0 against 4.0; in the run half an hour earlier (load 13-20) the same
+comparison gave ids 52.8 against 38.2 and p95 269 against 437 ms. The gain that a second process
+brings on a quiet 2-core machine was not measured: the machine was never quiet.
+
+CPU per request, before and after the changes of 2026-11-27 (apiscale), measured back to back on
+the same archive (`bench/api.py --cpu 20 --cpu-only --src CHECKOUT/src`, the 1,000-id form encoded
+beforehand; two alternating rounds each at load average 13-14, median CPU ms per round, before ->
+after): `stream/items/contents` 1,000 items 129.5, 109.3 -> 52.5, 53.7; `stream/items/ids` n=1000
+19.0, 16.9 -> 13.3, 10.5; `/v1/entries?limit=100` 21.2, 24.0 -> 14.5, 10.8; with `status=unread`
+23.9, 25.4 -> 13.7, 11.1 (CPU time too grows with the load on a shared machine, so compare within a
+round, not with quiet-machine figures). What did it, by effect: the source directory remembers each
+source a page read for its 5 s TTL (a 1,000-item page of the 20,000-source archive re-read ~1,000
+source rows every call, a third of its CPU); the form parsed with C string methods instead of
+python-multipart's byte-by-byte parser; the 1,000 ids bound as one JSON array (json_each on SQLite,
+json_array_elements_text on PostgreSQL) instead of 1,000 expanded parameters; labels looked up only
+for a user who has any; rows turned into Article/UserArticle through their __dict__ instead of the
+frozen dataclasses' per-field __init__; id positions fetched with one fetchall; a Miniflux feed object
+built once per source while the directory keeps that source (a 100-entry page from ~95 sources built
+95 feed objects with 2 time strings each); plain() without str.translate. Responses are the same bytes
+(compared on the archive, the `updated` time aside), and the API tests pass.
+
+What is left: of the 1,000-item contents, about a third is SQLite reading 1,000 rows of 2-3 kB of
+HTML (plus the text column that `status` and `error` sit behind), a third turning them into domain
+objects, and a third building the items; apps ask for 20-250 items at a time. Several web processes
+are safe: the login rate limits and the per-user state version that keys the cached totals are in
+the database (migration 0010_apiscale).
+
+Earlier run (2026-11-27, before these changes: one uvicorn worker process, a 10,000-article archive
+grown to 100,000 by copies in 12 sources, `--seconds 15 --concurrency 1,8 --cpu 30`, load average
+2.5), p50 / p95 ms: contents 1,000 items, 1 connection 34.7 / 38.1, 8 connections 304.3 / 572.9; ids
+n=1000 4.7 / 6.1 and 53.5 / 129.5; `/v1/entries?limit=100` 5.2 / 5.7 and 51.7 / 108.5; with
+`status=unread` 5.2 / 6.1 and 53.0 / 107.7. Its CPU table (TestClient, the 1,000-id form encoded per
+call, which the client's share inflated): median 24.4, 4.5, 4.8 and 4.8 ms.
 """
 
 
@@ -138,15 +159,16 @@ def replicate(storage: Any, count: int) -> None:
             print(f"  {have} articles", file=sys.stderr)
 
 
-def build(url: str, count: int) -> tuple[str, int]:
-    """The archive, a user and an API key; returns (key, build seconds)."""
+def build(url: str, count: int, migrate: bool = True) -> tuple[str, int]:
+    """The archive, a user and an API key; returns (key, build seconds). `migrate` False: the
+    archive exists and is up to date for this code, and the code may be older (--src)."""
     from newsdesk.models import NewArticle, NewSource
     from newsdesk.models_accounts import EntryOrder
     from newsdesk.services.accounts import Accounts
     from newsdesk.storage import open_storage
     from newsdesk.storage.users import EntryQuery
 
-    storage = open_storage(url)
+    storage = open_storage(url, migrate=migrate)
     started = time.perf_counter()
     existing = storage.count_articles()
     now = datetime(2026, 1, 20, tzinfo=UTC)
@@ -219,7 +241,8 @@ async def measure(base: str, headers: dict[str, str], method: str, path: str, da
 
 def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, float, float]]:
     """In-process CPU time per request (no server process, no load generator, no ingest): the app
-    called through starlette's TestClient, time.process_time() around each call. CPU time counts
+    called through starlette's TestClient with the request body encoded beforehand,
+    time.process_time() around each call. CPU time counts
     only this process's work, so it stays meaningful on a loaded machine where wall-clock does not.
     Returns (scenario, median CPU ms, p95 CPU ms, median wall ms)."""
     from starlette.testclient import TestClient
@@ -228,7 +251,7 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
     from newsdesk.storage import open_storage
     from newsdesk.web.app import create_app, freeze_startup_objects
 
-    storage = open_storage(url)
+    storage = open_storage(url, migrate=False)  # build() migrated; --src may be a checkout that predates a migration
     settings = load_settings({}, secret_key="bench", public_url="http://testserver")  # noqa: S106 - a bench's own
     app = create_app(storage, settings)
     freeze_startup_objects()  # as `newsdesk serve` does
@@ -239,11 +262,14 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
         greader = {"Authorization": f"GoogleLogin auth={token}"}
         ids = client.get("/reader/api/0/stream/items/ids", headers=greader,
                          params={"s": "user/-/state/com.google/reading-list", "n": 1000}).json()["itemRefs"]
-        form = {"i": [ref["id"] for ref in ids]}
+        # Encoded once, here: encoding 1,000 ids is the client's work, and cost a third of the CPU
+        # this process measured for the call before 2026-11-27 (apiscale).
+        form = urlencode([("i", ref["id"]) for ref in ids]).encode()
+        posted = {**greader, "Content-Type": "application/x-www-form-urlencoded"}
         miniflux = {"X-Auth-Token": key}
         scenarios = [
             ("GReader stream/items/contents, 1,000 items (POST)", "POST", "/reader/api/0/stream/items/contents",
-             greader, form),
+             posted, form),
             ("GReader stream/items/ids, n=1000", "GET",
              "/reader/api/0/stream/items/ids?s=user/-/state/com.google/reading-list&n=1000", greader, None),
             ("Miniflux /v1/entries?limit=100", "GET", "/v1/entries?limit=100", miniflux, None),
@@ -255,7 +281,7 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
             wall: list[float] = []
             for n in range(requests + 2):
                 c0, w0 = time.process_time(), time.perf_counter()
-                response = client.request(method, path, headers=headers, data=data)
+                response = client.request(method, path, headers=headers, content=data)
                 c1, w1 = time.process_time(), time.perf_counter()
                 assert response.status_code == 200, response.text[:200]
                 if n >= 2:  # two warm-up calls: caches and SQLite pages as a running server has them
@@ -269,42 +295,22 @@ def cpu_profile(url: str, key: str, requests: int) -> list[tuple[str, float, flo
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--articles", type=int, default=100_000)
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--concurrency", default="1,8", help="Connections; several comma-separated runs.")
-    parser.add_argument("--db")
-    parser.add_argument("--no-ingest", action="store_true")
-    parser.add_argument("--write-docs", action="store_true")
-    parser.add_argument("--cpu", type=int, default=0, metavar="N",
-                        help="Also measure in-process CPU time per request, N calls per scenario.")
-    args = parser.parse_args()
-
-    tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
-    db = Path(args.db) if args.db else Path(tmp) / "bench.sqlite"
-    url = f"sqlite:///{db}"
-    print(f"archive: {db}", file=sys.stderr)
-    key, build_seconds = build(url, args.articles)
-    print(f"built in {build_seconds:.0f}s", file=sys.stderr)
-    cpu_rows = cpu_profile(url, key, args.cpu) if args.cpu else []
-
+def serve_and_measure(args: argparse.Namespace, url: str, key: str, env: dict[str, str], workers: int,
+                      rows: list[tuple[str, int, int, dict[str, float]]]) -> int:
+    """`newsdesk serve --web-workers N` over the archive; every scenario at every concurrency.
+    Appends (scenario, workers, connections, result) to rows; returns the contents response size."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
-                                                       if p)}
-    server = subprocess.Popen([sys.executable, "-c", SERVER.format(src=str(ROOT / "src"), url=url, port=port)], env=env)
-    ingest = None
+    server_env = {**env, "NEWSDESK_DATABASE_URL": url, "NEWSDESK_PORT": str(port), "NEWSDESK_SECRET_KEY": "bench",
+                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers)}
+    server = subprocess.Popen(SERVER, env=server_env, stdout=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
+        for _ in range(600):
             try:
                 httpx.get(base + "/v1/me", headers={"X-Auth-Token": key}, timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        if not args.no_ingest:
-            ingest = subprocess.Popen([sys.executable, "-c", INGEST.format(src=str(ROOT / "src"), url=url,
-                                                                          words=WORDS)], env=env)
         login = httpx.post(base + "/accounts/ClientLogin", data={"Email": "bench", "Passwd": "bench-password"})
         token = dict(line.split("=", 1) for line in login.text.strip().splitlines())["Auth"]
         greader = {"Authorization": f"GoogleLogin auth={token}"}
@@ -321,12 +327,61 @@ def main() -> None:
             ("Miniflux /v1/entries?status=unread&limit=100", {"X-Auth-Token": key}, "GET",
              "/v1/entries?status=unread&limit=100", None),
         ]
-        rows = []
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             for name, headers, method, path, data in scenarios:
                 result = asyncio.run(measure(base, headers, method, path, data, args.seconds, concurrency))
-                rows.append((name, concurrency, result))
-                print(f"{name} x{concurrency}: {result}", file=sys.stderr)
+                result["load"] = os.getloadavg()[0]
+                rows.append((name, workers, concurrency, result))
+                print(f"{name} web x{workers} conn x{concurrency}: {result}", file=sys.stderr)
+    finally:
+        server.terminate()
+        server.wait()
+    return size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", default="1,2,4,8", help="Connections; several comma-separated runs.")
+    parser.add_argument("--db")
+    parser.add_argument("--web-workers", default="1,2",
+                        help="Web server processes (NEWSDESK_WEB_WORKERS); several comma-separated runs.")
+    parser.add_argument("--no-ingest", action="store_true")
+    parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--cpu", type=int, default=0, metavar="N",
+                        help="Also measure in-process CPU time per request, N calls per scenario.")
+    parser.add_argument("--cpu-only", action="store_true", help="Only the in-process CPU measurement.")
+    parser.add_argument("--src", help="Measure the CPU of another checkout's src/ (an A/B against older code); "
+                                      "with --cpu-only.")
+    args = parser.parse_args()
+    if args.src:
+        sys.path.insert(0, str(Path(args.src).resolve()))
+
+    tmp = tempfile.mkdtemp(prefix="newsdesk-bench-api-")
+    db = Path(args.db) if args.db else Path(tmp) / "bench.sqlite"
+    url = f"sqlite:///{db}"
+    print(f"archive: {db}", file=sys.stderr)
+    key, build_seconds = build(url, args.articles, migrate=not args.src)
+    print(f"built in {build_seconds:.0f}s", file=sys.stderr)
+    cpu_rows = cpu_profile(url, key, args.cpu) if args.cpu else []
+    if args.cpu_only:
+        for name, median, p95, wall in cpu_rows:
+            print(f"| {name} | {median:.1f} | {p95:.1f} | {wall:.1f} |")
+        print(f"load average {os.getloadavg()[0]:.1f}")
+        return
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH"))
+                                                       if p)}
+    ingest = None
+    rows = []
+    size = 0
+    try:
+        if not args.no_ingest:
+            ingest = subprocess.Popen([sys.executable, "-c", INGEST.format(src=str(ROOT / "src"), url=url,
+                                                                          words=WORDS)], env=env)
+        for workers in [int(w) for w in str(args.web_workers).split(",")]:
+            size = serve_and_measure(args, url, key, env, workers, rows)
         from newsdesk.storage import open_storage
 
         check = open_storage(url)
@@ -336,37 +391,38 @@ def main() -> None:
         if ingest is not None:
             ingest.terminate()
             ingest.wait()
-        server.terminate()
-        server.wait()
 
-    load = os.getloadavg()[0]
     cpu_flag = f" --cpu {args.cpu}" if args.cpu else ""
+    db_flag = f" --db {args.db}" if args.db else ""
     lines = [
         "<!-- bench/api start -->",
         "## Feed-reader APIs under load (bench/api.py)",
         "",
         f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
-        f"--concurrency {args.concurrency}{cpu_flag}` "
-        f"(measured {datetime.now(UTC):%Y-%m-%d}, linux, {os.cpu_count()} cores).",
+        f"--concurrency {args.concurrency} --web-workers {args.web_workers}{db_flag}{cpu_flag}` "
+        f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, linux, {os.cpu_count()} cores).",
         "",
-        f"SQLite archive of {args.articles:,} articles (about 3 kB of text each, 12 sources; {total:,} at the end "
-        f"with what ingest added meanwhile); the app served by uvicorn (one worker process); the load from a "
-        f"separate asyncio process with 1 (the service time) and then {args.concurrency.split(',')[-1]} keep-alive "
-        f"connections (queueing on one worker), {args.seconds:g} s per scenario; "
+        f"SQLite archive of {args.articles:,} articles ({total:,} at the end with what ingest added meanwhile); "
+        f"the app served by `newsdesk serve` with 1 and then more web worker processes (`--web-workers`); the "
+        f"load from a separate asyncio process with {args.concurrency} keep-alive connections (closed loop, no "
+        f"think time), {args.seconds:g} s per scenario; "
         + ("an ingest process adding articles through storage.add_article the whole time (bursts of 40, "
            "about 20 a second)." if not args.no_ingest else "no ingest running."),
-        f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies).",
+        f"The 1,000-item contents response is {size / 1e6:.1f} MB of JSON (full article bodies). The last column "
+        "is the machine's 1-minute load average at the end of the row's measurement (the benchmark's own "
+        "processes included).",
         "",
-        "| scenario | connections | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| scenario | web processes | connections | requests | errors | req/s | p50 (ms) | p95 (ms) | p99 (ms) "
+        "| load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for name, concurrency, r in rows:
-        lines.append(f"| {name} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | {r['rps']:.1f} | "
-                     f"{r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} |")
-    lines += ["", f"Load average when measured: {load:.1f} on {os.cpu_count()} cores.", ""]
+    for name, workers, concurrency, r in rows:
+        lines.append(f"| {name} | {workers} | {concurrency} | {r['requests']:,.0f} | {r['errors']:.0f} | "
+                     f"{r['rps']:.1f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['p99']:.1f} | {r['load']:.1f} |")
+    lines += [""]
     if cpu_rows:
         lines += [f"CPU time per request in-process (`--cpu {args.cpu}`: the app called directly, no server, load "
-                  "generator or ingest; process CPU time, which a busy machine does not inflate as it does "
+                  "generator or ingest; process CPU time, which a busy machine inflates far less than "
                   "wall-clock):", "",
                   "| scenario | median CPU (ms) | p95 CPU (ms) | median wall (ms) |", "| --- | --- | --- | --- |"]
         lines += [f"| {name} | {median:.1f} | {p95:.1f} | {wall:.1f} |" for name, median, p95, wall in cpu_rows]

@@ -273,20 +273,24 @@ def fetch(all_sources: bool = typer.Option(False, "--all", help="Poll every unpa
 
 
 def _serve(storage: Storage, settings: Settings, *, with_scheduler: bool, mail_sink: Any = None) -> None:
-    import uvicorn
-
-    from .web.app import create_app, freeze_startup_objects
+    from .web.app import create_app
+    from .web.server import serve_app, serve_workers
     from .worker import start_scheduler_thread
 
+    # The demo's SMTP sink lives in this process, so its app (which shows it at /admin/mails) does too.
+    workers = 1 if mail_sink is not None else max(1, int(settings.web_workers))
     stop: threading.Event | None = None
     if with_scheduler:
         _, stop = start_scheduler_thread(storage, settings)
-    application = create_app(storage, settings, _admin_services(storage, settings))
-    application.state.mail_sink = mail_sink  # the demo's SMTP sink, shown at /admin/mails
-    console.print(f"newsdesk reader at [bold]http://{settings.host}:{settings.port}/[/bold]")
-    freeze_startup_objects()
+    console.print(f"newsdesk reader at [bold]http://{settings.host}:{settings.port}/[/bold]"
+                  + (f" ({workers} web worker processes)" if workers > 1 else ""))
     try:
-        uvicorn.run(application, host=settings.host, port=int(settings.port), log_level="warning")
+        if workers > 1:
+            serve_workers(settings, workers)
+        else:
+            application = create_app(storage, settings, _admin_services(storage, settings))
+            application.state.mail_sink = mail_sink  # the demo's SMTP sink, shown at /admin/mails
+            serve_app(application, settings)
     finally:
         if stop is not None:
             stop.set()

@@ -25,6 +25,9 @@ class User:
     #: admins manage sources (the operator); everyone else reads
     is_admin: bool
     created_at: datetime
+    #: grows with every change of the user's read/starred/labels, from any process: a listing total
+    #: cached under one version is not reused once it moved (services.feedreader.TotalsCache)
+    state_version: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,9 @@ SETTINGS: tuple[Setting, ...] = (
             "link-local (for example 127.0.0.0/8 for a local test site). Everything else non-public is refused."),
     Setting("host", "str", "127.0.0.1", "Address the web server listens on."),
     Setting("port", "int", 8000, "Port the web server listens on."),
+    Setting("web_workers", "int", 1, "Web server processes of `serve` and `run`. One process uses at most one "
+            "core; with many app clients and more cores, up to one per core (docs/scaling.md, "
+            "'Several web processes')."),
     Setting("language", "str", "en", "Default interface language of the web reader: en or nl."),
     Setting("secret_key", "str", "", "Key that signs CSRF tokens and links. Empty means one is generated "
             "and kept in the data directory.", secret=True),

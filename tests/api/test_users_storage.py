@@ -126,3 +126,18 @@ def test_deleting_a_source_or_user_cascades(storage: SqlStorage) -> None:
     storage.delete_source(a)
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, read=ReadFilter.READ)) == 6
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, label="x")) == 6
+
+
+def test_id_lists_are_exact_with_labels_and_unknown_ids(storage: SqlStorage) -> None:
+    """Article ids are bound as one JSON array (users._in_ids): every listed id and only those, an id
+    past 32 bits (a client's invention) is simply unknown, and labels come back per article."""
+    ids, _, _ = _seed(storage)
+    user = storage.add_user("dora", "hash", False, NOW)
+    storage.change_labels(user.id, ids[:2], add=["later"])
+    wanted = (ids[5], ids[0], 2**63 - 1, 2**40, ids[5], ids[1])
+    found = storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=wanted, limit=10))
+    assert [e.article.id for e in found] == [ids[0], ids[1], ids[5]]  # newest first
+    assert [e.labels for e in found] == [("later",), ("later",), ()]
+    assert storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=(), limit=10)) == []
+    assert storage.set_article_state(user.id, [ids[0], 2**62], NOW, read=True) == 1
+    assert storage.count_user_articles(EntryQuery(user_id=user.id, article_ids=wanted, read=ReadFilter.UNREAD)) == 2

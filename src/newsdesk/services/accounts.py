@@ -9,8 +9,8 @@ the own API's keys, the CLI) authenticates through Accounts, so the rules live i
   (the key space is too large to probe) and revocable;
 - tokens (web sessions, GReader auth) are signed with the secret key and carry a fingerprint of the
   password hash, so a password change logs every session and app out;
-- failed logins are counted per client address and per user name; past the limit, even a correct
-  password is refused until the window passes.
+- failed logins are counted per client address and per user name, in the database (shared by every
+  web process); past the limit, even a correct password is refused until the window passes.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -41,6 +41,7 @@ __all__ = [
     "MAX_PASSWORD_LENGTH",
     "MIN_PASSWORD_LENGTH",
     "hash_password",
+    "retry_after",
     "verify_password",
 ]
 
@@ -84,51 +85,43 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
-class LoginLimiter:
-    """Counts failed logins per key (an address, a user name) in a sliding window. In memory, per
-    process: a restart forgets, which only ever helps the legitimate user. Bounded in size."""
+def retry_after(failures: Sequence[datetime], now: datetime, attempts: int, window: float) -> float:
+    """Seconds until a key with these failures (oldest first, all within the window) may try again;
+    0 while it has fewer than `attempts`. Pure: the limiter reads the failures and decides here."""
+    if len(failures) < attempts:
+        return 0.0
+    # Allowed again once all but attempts - 1 of them have left the window.
+    gate = failures[len(failures) - attempts]
+    return max(1.0, window - (now - gate).total_seconds())
 
-    def __init__(self, attempts: int, window: float, clock: Callable[[], float] = time.monotonic,
-                 max_keys: int = 100_000) -> None:
+
+class LoginLimiter:
+    """Counts failed logins per key (an address, a user name) in a sliding window, in the database
+    (storage/logins.py): every web process counts the same failures, and a restart forgets none."""
+
+    def __init__(self, storage: Storage, attempts: int, window: float,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.storage = storage
         self.attempts = max(1, attempts)
         self.window = max(1.0, window)
         self._clock = clock
-        self._max_keys = max_keys
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(key, ()) if now - t < self.window]
-        if times:
-            self._failures[key] = times
-        else:
-            self._failures.pop(key, None)
-        return times
-
-    def check(self, keys: Iterable[str]) -> None:
-        """Raises RateLimitedError if any key is over the limit."""
+    def check(self, keys: Sequence[str]) -> set[str]:
+        """Raises RateLimitedError if any key is over the limit; else the keys with failures in the
+        window (a success need only clear those)."""
         now = self._clock()
-        with self._lock:
-            for key in keys:
-                times = self._recent(key, now)
-                if len(times) >= self.attempts:
-                    retry = max(1.0, self.window - (now - times[0]))
-                    raise RateLimitedError("too many failed logins; try again later", retry_after=retry)
+        found = self.storage.login_failures(keys, now - timedelta(seconds=self.window))
+        wait = max((retry_after(times, now, self.attempts, self.window) for times in found.values()), default=0.0)
+        if wait:
+            raise RateLimitedError("too many failed logins; try again later", retry_after=wait)
+        return set(found)
 
-    def failed(self, keys: Iterable[str]) -> None:
+    def failed(self, keys: Sequence[str]) -> None:
         now = self._clock()
-        with self._lock:
-            for key in keys:
-                times = self._recent(key, now)
-                times.append(now)
-                self._failures[key] = times[-self.attempts:]
-                self._failures.move_to_end(key)
-            while len(self._failures) > self._max_keys:
-                self._failures.popitem(last=False)
+        self.storage.add_login_failures(keys, now, forget_before=now - timedelta(seconds=self.window))
 
     def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+        self.storage.clear_login_failures(key)
 
 
 class Accounts:
@@ -139,7 +132,7 @@ class Accounts:
         self.storage = storage
         self.clock = clock
         self.session_max_age = max(1, session_days) * 86400
-        self.limiter = LoginLimiter(login_attempts, login_window)
+        self.limiter = LoginLimiter(storage, login_attempts, login_window, clock=clock)
         self._signer = URLSafeTimedSerializer(secret_key, salt="newsdesk-account-token")
         self._basic_key = hashlib.sha256(b"basic-cache:" + secret_key.encode()).digest()
         self._basic_cache: OrderedDict[str, tuple[float, int, str]] = OrderedDict()
@@ -179,7 +172,7 @@ class Accounts:
         password), AuthenticationError otherwise; neither says which half was wrong."""
         name = name[:100]
         keys = [f"user:{name}"] + ([f"addr:{client}"] if client else [])
-        self.limiter.check(keys)
+        failing = self.limiter.check(keys)
         user = self.storage.find_user(name) if _NAME.fullmatch(name) else None
         if len(password) > MAX_PASSWORD_LENGTH:
             password = ""
@@ -187,7 +180,8 @@ class Accounts:
         if user is None or not ok:
             self.limiter.failed(keys)
             raise AuthenticationError("wrong user name or password")
-        self.limiter.succeeded(f"user:{name}")
+        if f"user:{name}" in failing:  # a write only when there is something to forget
+            self.limiter.succeeded(f"user:{name}")
         return user
 
     def login_basic(self, name: str, password: str, client: str | None) -> User:

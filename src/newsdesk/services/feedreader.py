@@ -43,6 +43,8 @@ __all__ = [
 
 #: how long the directory of sources is reused; the list changes rarely, and apps ask for it often
 DIRECTORY_TTL = 5.0
+#: sources that SourceDirectory.some() remembers at most (expired ones go first when it is full)
+MAX_SOME_SOURCES = 100_000
 #: how long a listing's total is reused: apps page through a list (offset 0, 100, 200...) and every
 #: page carries the same total, which costs two index walks of the archive to count afresh
 TOTALS_TTL = 5.0
@@ -76,10 +78,13 @@ class SourceDirectory:
         self._lock = threading.Lock()
         self._loaded_at = -1e18
         self._sources: dict[int, Source] = {}
+        #: sources read one page at a time by some(), each with when it was read
+        self._some: dict[int, tuple[float, Source]] = {}
 
     def invalidate(self) -> None:
         with self._lock:
             self._loaded_at = -1e18
+            self._some.clear()
 
     def sources(self) -> dict[int, Source]:
         now = self._clock()
@@ -93,14 +98,32 @@ class SourceDirectory:
 
     def some(self, ids: Iterable[int]) -> dict[int, Source]:
         """The sources of `ids` (unknown ids left out): from the directory while it is fresh, else
-        only those rows. A page of entries needs a few sources; reloading all of them cost ~340 ms
-        of CPU at 20,000 sources, on every API page once the directory had expired."""
+        each from when some() last read it, if within the TTL, and only the others from the
+        database. A page of entries needs a few sources; reloading all of them cost ~340 ms of CPU
+        at 20,000 sources, and reading a 1,000-item page's sources afresh each time a third of
+        that page's CPU time (bench/api.py)."""
         wanted = set(ids)
         now = self._clock()
+        found: dict[int, Source] = {}
         with self._lock:
             if now - self._loaded_at < self.ttl:
                 return {i: self._sources[i] for i in wanted if i in self._sources}
-        return {source.id: source for source in self.storage.list_sources_uncounted(sorted(wanted))}
+            for i in wanted:
+                seen = self._some.get(i)
+                if seen is not None and now - seen[0] < self.ttl:
+                    found[i] = seen[1]
+        missing = wanted - found.keys()
+        if missing:
+            loaded = self.storage.list_sources_uncounted(sorted(missing))
+            with self._lock:
+                if len(self._some) + len(loaded) > MAX_SOME_SOURCES:
+                    self._some = {i: seen for i, seen in self._some.items() if now - seen[0] < self.ttl}
+                    if len(self._some) + len(loaded) > MAX_SOME_SOURCES:
+                        self._some.clear()
+                for source in loaded:
+                    self._some[source.id] = (now, source)
+                    found[source.id] = source
+        return found
 
     def get(self, source_id: int) -> Source:
         source = self.sources().get(source_id)
@@ -123,37 +146,40 @@ class SourceDirectory:
 
 
 class TotalsCache:
-    """Entry totals per (user, filters), reused for TOTALS_TTL seconds. A user's own changes
-    (read, starred, labels) forget that user's totals at once, whichever entry point made them
-    (the use cases below take the cache); articles the ingest adds show in the total within the TTL."""
+    """Entry totals per (user, filters), reused for TOTALS_TTL seconds, under the user's state
+    version (User.state_version). Every change of the user's read, starred or labels moves that
+    version in the database, whichever process made it, so a total counted before the change is
+    never reused after it; articles the ingest adds show in the total within the TTL."""
 
     def __init__(self, ttl: float = TOTALS_TTL, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
-        self._totals: dict[EntryQuery, tuple[float, int]] = {}
+        self._totals: dict[tuple[EntryQuery, int], tuple[float, int]] = {}
 
     @staticmethod
-    def _key(query: EntryQuery) -> EntryQuery:
+    def _key(query: EntryQuery, version: int) -> tuple[EntryQuery, int]:
         # the paging does not change the total
-        return replace(query, cursor=None, limit=0, offset=0, order=EntryOrder.NEWEST_FIRST)
+        return replace(query, cursor=None, limit=0, offset=0, order=EntryOrder.NEWEST_FIRST), version
 
-    def get(self, query: EntryQuery) -> int | None:
+    def get(self, query: EntryQuery, version: int) -> int | None:
         now = self._clock()
         with self._lock:
-            found = self._totals.get(self._key(query))
+            found = self._totals.get(self._key(query, version))
         return found[1] if found is not None and now - found[0] < self.ttl else None
 
-    def put(self, query: EntryQuery, total: int) -> None:
+    def put(self, query: EntryQuery, version: int, total: int) -> None:
         with self._lock:
             if len(self._totals) >= MAX_TOTALS:
                 for key in list(self._totals)[:MAX_TOTALS // 4]:  # dicts keep insertion order: oldest first
                     del self._totals[key]
-            self._totals[self._key(query)] = (self._clock(), total)
+            self._totals[self._key(query, version)] = (self._clock(), total)
 
     def forget(self, user_id: int) -> None:
+        """Drop the user's totals: after the user's own change they are dead weight (their version
+        has passed), so this is housekeeping, not what keeps the totals right."""
         with self._lock:
-            for key in [k for k in self._totals if k.user_id == user_id]:
+            for key in [k for k in self._totals if k[0].user_id == user_id]:
                 del self._totals[key]
 
 
@@ -185,14 +211,17 @@ def entry_positions(storage: Storage, query: EntryQuery) -> list[ArticleCursor]:
     return storage.query_user_article_positions(query)
 
 
-def count_entries(storage: Storage, query: EntryQuery, totals: TotalsCache | None = None) -> int:
-    """How many entries match (paging aside); from `totals` when it counted them lately."""
-    cached = totals.get(query) if totals is not None else None
+def count_entries(storage: Storage, user: User, query: EntryQuery, totals: TotalsCache | None = None) -> int:
+    """How many of `user`'s entries match `query` (paging aside); from `totals` when it counted them
+    lately under the user's current state version (`user` as read for this request)."""
+    if query.user_id != user.id:
+        raise ValueError("the query is another user's")
+    cached = totals.get(query, user.state_version) if totals is not None else None
     if cached is not None:
         return cached
     counted = storage.count_user_articles(query)
     if totals is not None:
-        totals.put(query, counted)
+        totals.put(query, user.state_version, counted)
     return counted
 
 

@@ -23,6 +23,7 @@ from ..models import (
     Source,
 )
 from .leases import LeasesStorage
+from .logins import LoginsStorage
 from .maintenance import MaintenanceStorage
 from .newsletters import NewslettersStorage
 from .profiles import ProfilesStorage
@@ -123,7 +124,7 @@ class SearchStorage(Protocol):
 
 
 class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,
-              LeasesStorage, MaintenanceStorage, StoriesStorage, Protocol):
+              LoginsStorage, LeasesStorage, MaintenanceStorage, StoriesStorage, Protocol):
     """Open with storage.open_storage(url); migrate() brings the schema up to date."""
 
     url: str

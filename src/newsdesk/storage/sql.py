@@ -34,6 +34,7 @@ from ..models import (
 from ..stemming import words
 from .base import SEARCH_CANDIDATES, SEARCH_COUNT_LIMIT, ArticleFilter
 from .leases import UPDATE_STATE, LeasesMixin, state_params
+from .logins import LoginsMixin
 from .maintenance import MaintenanceMixin
 from .newsletters import NewslettersMixin
 from .profiles import ProfilesMixin
@@ -251,7 +252,8 @@ def _query_words(query: str) -> list[str]:
 _INSERT_PAGE = sa.insert(pages)
 
 
-class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LeasesMixin, MaintenanceMixin, StoriesMixin):
+class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LoginsMixin, LeasesMixin, MaintenanceMixin,
+                 StoriesMixin):
     """The Storage interface (storage.base) for `sqlite:///path` and `postgresql://...` URLs."""
 
     _backend: _Backend

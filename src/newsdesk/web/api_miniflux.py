@@ -42,6 +42,8 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000
 MAX_BODY = 1_000_000
+#: feed objects remembered for reuse at most (users x sources); all are forgotten when full
+MAX_FEED_OBJECTS = 20_000
 _ORDERS = {"id", "status", "published_at", "created_at", "category_title", "category_id", "changed_at"}
 
 
@@ -123,13 +125,30 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             "hide_globally": False, "category": category_json(source.category, user), "icon": None,
         }
 
+    #: (user id, source id) -> (the Source it was made from, its feed object); see known_feed_json
+    feed_objects: dict[tuple[int, int], tuple[Source, dict[str, Any]]] = {}
+
+    def known_feed_json(source: Source, user: User) -> dict[str, Any]:
+        """feed_json, reused while the directory hands out the same Source object (it keeps one for
+        its TTL): a page of 100 entries from 100 sources built 100 feed objects of 30 fields and
+        formatted 200 times, a quarter of the page's CPU time (bench/api.py)."""
+        key = (user.id, source.id)
+        known = feed_objects.get(key)
+        if known is not None and known[0] is source:
+            return known[1]
+        made = feed_json(source, user)
+        if len(feed_objects) >= MAX_FEED_OBJECTS:
+            feed_objects.clear()
+        feed_objects[key] = (source, made)
+        return made
+
     def entry_json(entry: UserArticle, user: User, sources: dict[int, Source],
                    feeds: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
         a = entry.article
         source = sources.get(a.source_id)
         feeds = {} if feeds is None else feeds  # one feed object per source, shared by its entries
         if source is not None and a.source_id not in feeds:
-            feeds[a.source_id] = feed_json(source, user)
+            feeds[a.source_id] = known_feed_json(source, user)
         words = len(a.html) // 7  # about 7 characters of HTML per word; Miniflux's estimate is as rough
         return {
             "id": a.id, "user_id": user.id, "feed_id": a.source_id, "status": "read" if entry.read else "unread",
@@ -210,7 +229,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
 
     def entries_response(request: Request, user: User, query: EntryQuery) -> Response:
         items = feedreader.entries(storage, query)
-        total = feedreader.count_entries(storage, query, ctx.totals)
+        total = feedreader.count_entries(storage, user, query, ctx.totals)
         sources = directory.some(e.article.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
         return FastJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})

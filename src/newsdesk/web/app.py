@@ -29,7 +29,7 @@ from .api_common import api_error_response, is_api_path
 from .auth import install_accounts
 from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
-from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, SecurityHeadersMiddleware
+from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, FailedLogins, SecurityHeadersMiddleware
 from .stories import stories_router
 
 __all__ = ["AdminServices", "create_app", "freeze_startup_objects"]
@@ -121,6 +121,8 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     # No trailing-slash redirects: Starlette builds them from the Host header, an open redirect.
     app = FastAPI(title="newsdesk", docs_url=None, redoc_url=None, openapi_url=None, redirect_slashes=False)
     app.add_middleware(SecurityHeadersMiddleware)
+    # wrong admin passwords, counted in the database: one count for every route and web process
+    app.state.admin_failed_logins = FailedLogins(storage)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
     app.include_router(admin_router(storage, services, renderer, csrf, secret_key))

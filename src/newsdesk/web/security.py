@@ -14,10 +14,8 @@ import binascii
 import hmac
 import ipaddress
 import secrets
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -26,6 +24,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors_accounts import RateLimitedError
+from ..services.accounts import LoginLimiter
+from ..storage.base import Storage
 
 __all__ = [
     "CSRF_COOKIE",
@@ -140,43 +142,28 @@ def _basic_password(header: str | None) -> tuple[str, str] | None:
 class FailedLogins:
     """Wrong admin passwords per client address: after `limit` within `window` seconds the client is
     locked out (429) until the window has passed, even with the right password, so guessing on
-    learns nothing. Bounded in memory: the oldest clients are forgotten first."""
+    learns nothing. Counted in the database under `admin:<address>` (services.accounts.LoginLimiter),
+    so every web process sees every failure."""
 
-    def __init__(self, limit: int = 10, window: float = 300.0, max_clients: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
-        self._failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()  # handlers run in a thread pool
-
-    def _recent(self, client: str, now: float) -> list[float]:
-        times = [t for t in self._failures.get(client, []) if now - t < self.window]
-        if times:
-            self._failures[client] = times
-        else:
-            self._failures.pop(client, None)
-        return times
+    def __init__(self, storage: Storage, limit: int = 10, window: float = 300.0,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._limiter = LoginLimiter(storage, limit, window, clock=clock)
 
     def retry_after(self, client: str) -> int:
         """Seconds until the client may try again; 0 when it may now."""
-        with self._lock:
-            now = self.clock()
-            times = self._recent(client, now)
-            return int(self.window - (now - times[0])) + 1 if len(times) >= self.limit else 0
+        try:
+            self._limiter.check([f"admin:{client}"])
+        except RateLimitedError as exc:
+            return int(exc.retry_after) + 1
+        return 0
 
     def failed(self, client: str) -> None:
-        with self._lock:
-            now = self.clock()
-            self._failures[client] = [*self._recent(client, now), now][-self.limit:]
-            self._failures.move_to_end(client)
-            while len(self._failures) > self.max_clients:
-                self._failures.popitem(last=False)
+        self._limiter.failed([f"admin:{client}"])
 
 
 def _app_failed_logins(request: Request) -> FailedLogins:
-    state = request.app.state
-    found: FailedLogins | None = getattr(state, "admin_failed_logins", None)
-    if found is None:
-        found = state.admin_failed_logins = FailedLogins()
+    # create_app sets it: one count per app, over its storage
+    found: FailedLogins = request.app.state.admin_failed_logins
     return found
 
 
