@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from newsdesk.stories.cluster import ClusterConfig, ClusterItem, StoryClusterer
-from newsdesk.stories.embedding import DIMENSIONS, HeadlineEncoder, from_bytes, to_bytes
+from newsdesk.stories.embedding import DIMENSIONS, HeadlineEncoder
 
 T0 = datetime(2014, 3, 10, tzinfo=UTC)
 
@@ -36,15 +36,6 @@ def test_empty_text_has_no_vector_and_batches_match_single_calls(encoder: Headli
     assert not batch[1].any()
     one = encoder.encode_one(titles[2])
     assert one is not None and float(one @ batch[2]) > 0.999
-
-
-def test_stored_form_is_float16_and_keeps_cosines(encoder: HeadlineEncoder) -> None:
-    a, b = encoder.encode(["Sbarro files for bankruptcy", "Mt. Gox files for bankruptcy"])
-    data = to_bytes(a)
-    assert len(data) == DIMENSIONS * 2
-    back = from_bytes(data)
-    assert back is not None and abs(float(back @ b) - float(a @ b)) < 1e-3
-    assert from_bytes(b"short") is None
 
 
 GOX = [

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["DIMENSIONS", "HeadlineEncoder", "from_bytes", "to_bytes"]
+__all__ = ["DIMENSIONS", "HeadlineEncoder"]
 
 DIMENSIONS = 512
 #: characters of a text given to the encoder (a headline, or a headline and its lead)
@@ -66,14 +66,3 @@ class HeadlineEncoder:
         row = self.encode([text])[0]
         return row if row.any() else None
 
-
-def to_bytes(vector: npt.NDArray[np.float32]) -> bytes:
-    """A compact stored form: float16, 1 KiB for 512 dimensions (cosines move by < 0.001)."""
-    return np.asarray(vector, dtype="<f2").tobytes()
-
-
-def from_bytes(data: bytes) -> npt.NDArray[np.float32] | None:
-    """The vector stored by to_bytes; None for bytes of the wrong size."""
-    if len(data) != DIMENSIONS * 2:
-        return None
-    return np.frombuffer(data, dtype="<f2").astype(np.float32)
