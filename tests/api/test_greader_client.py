@@ -56,9 +56,9 @@ def test_client_walks_the_api(server: Server) -> None:
     client.edit_tags(auth, token, [google_reader.get_long_item_id(first_three[0]), seen[1]], add_tags=[READ])
     client.edit_tags(auth, token, [seen[2]], add_tags=[STARRED])
     bob_read = server.storage.query_user_articles(EntryQuery(user_id=server.reader.id, read=ReadFilter.READ))
-    assert {e.article.id for e in bob_read} == set(first_three[:2])
+    assert {e.id for e in bob_read} == set(first_three[:2])
     bob_starred = server.storage.query_user_articles(EntryQuery(user_id=server.reader.id, starred=True))
-    assert [e.article.id for e in bob_starred] == [first_three[2]]
+    assert [e.id for e in bob_starred] == [first_three[2]]
     alice_read = server.storage.count_user_articles(EntryQuery(user_id=server.admin.id, read=ReadFilter.READ))
     assert alice_read == 0
 

@@ -70,32 +70,33 @@ def test_state_is_per_user_and_queries_filter_and_page(storage: SqlStorage) -> N
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, read=ReadFilter.READ)) == 2
     assert storage.count_user_articles(EntryQuery(user_id=alice.id, read=ReadFilter.READ)) == 0
     starred = storage.query_user_articles(EntryQuery(user_id=bob.id, starred=True))
-    assert [(e.article.id, e.read, e.starred) for e in starred] == [(ids[1], True, True)]
+    assert [(e.id, e.read, e.starred) for e in starred] == [(ids[1], True, True)]
     assert storage.query_user_articles(EntryQuery(user_id=alice.id, starred=True)) == []
 
     # Keyset paging in both directions, and the filters.
     first = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=5), with_body=False)
-    assert [e.article.id for e in first] == ids[:5] and first[0].article.html == ""
-    nxt = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=5, cursor=ArticleCursor.of(first[-1].article)))
-    assert [e.article.id for e in nxt] == ids[5:10] and nxt[0].article.html.startswith("<p>")
+    assert [e.id for e in first] == ids[:5] and first[0].html == ""
+    after_first = ArticleCursor(first[-1].sort_at, first[-1].id)
+    nxt = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=5, cursor=after_first))
+    assert [e.id for e in nxt] == ids[5:10] and nxt[0].html.startswith("<p>")
     asc = storage.query_user_articles(EntryQuery(user_id=bob.id, order=EntryOrder.OLDEST_FIRST, limit=3))
-    assert [e.article.id for e in asc] == ids[::-1][:3]
+    assert [e.id for e in asc] == ids[::-1][:3]
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, source_ids=(a,))) == 6
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, category="News")) == 6
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, newer_than=NOW - timedelta(hours=3))) == 3
     assert storage.count_user_articles(EntryQuery(user_id=bob.id, older_than=NOW - timedelta(hours=3))) == 9
     offset = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=2, offset=10))
-    assert [e.article.id for e in offset] == ids[10:]
+    assert [e.id for e in offset] == ids[10:]
     # A whole list of ids (sorted outside the database) comes in the same order as any page, and a
     # list longer than the limit is still cut by the order
     shuffled = (ids[7], ids[2], ids[11], ids[0], ids[2])
     by_ids = storage.query_user_articles(EntryQuery(user_id=bob.id, article_ids=shuffled, limit=5))
-    assert [e.article.id for e in by_ids] == [ids[0], ids[2], ids[7], ids[11]]
-    assert by_ids[0].read and not by_ids[1].read and by_ids[0].article.html.startswith("<p>")
+    assert [e.id for e in by_ids] == [ids[0], ids[2], ids[7], ids[11]]
+    assert by_ids[0].read and not by_ids[1].read and by_ids[0].html.startswith("<p>")
     oldest = EntryQuery(user_id=bob.id, article_ids=shuffled, order=EntryOrder.OLDEST_FIRST, limit=5)
-    assert [e.article.id for e in storage.query_user_articles(oldest)] == [ids[11], ids[7], ids[2], ids[0]]
+    assert [e.id for e in storage.query_user_articles(oldest)] == [ids[11], ids[7], ids[2], ids[0]]
     cut = storage.query_user_articles(EntryQuery(user_id=bob.id, article_ids=shuffled, limit=2))
-    assert [e.article.id for e in cut] == [ids[0], ids[2]]
+    assert [e.id for e in cut] == [ids[0], ids[2]]
 
     # Mark read by filter; unread counts per source.
     assert storage.mark_read(EntryQuery(user_id=bob.id, source_ids=(b,)), NOW) == 6 - 1  # ids[1] was read already
@@ -113,7 +114,7 @@ def test_labels(storage: SqlStorage) -> None:
     storage.change_labels(bob.id, [ids[0]], add=["later"])  # twice is once
     assert storage.list_labels(bob.id) == ["later", "work"] and storage.list_labels(alice.id) == []
     later = storage.query_user_articles(EntryQuery(user_id=bob.id, label="later"))
-    assert [e.article.id for e in later] == ids[:3]
+    assert [e.id for e in later] == ids[:3]
     assert later[0].labels == ("later",) and later[1].labels == ("later", "work")
     assert storage.count_user_articles(EntryQuery(user_id=alice.id, label="later")) == 0
 
@@ -136,8 +137,33 @@ def test_id_lists_are_exact_with_labels_and_unknown_ids(storage: SqlStorage) -> 
     storage.change_labels(user.id, ids[:2], add=["later"])
     wanted = (ids[5], ids[0], 2**63 - 1, 2**40, ids[5], ids[1])
     found = storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=wanted, limit=10))
-    assert [e.article.id for e in found] == [ids[0], ids[1], ids[5]]  # newest first
+    assert [e.id for e in found] == [ids[0], ids[1], ids[5]]  # newest first
     assert [e.labels for e in found] == [("later",), ("later",), ()]
     assert storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=(), limit=10)) == []
     assert storage.set_article_state(user.id, [ids[0], 2**62], NOW, read=True) == 1
     assert storage.count_user_articles(EntryQuery(user_id=user.id, article_ids=wanted, read=ReadFilter.UNREAD)) == 2
+
+
+def test_entries_carry_what_the_apis_send(storage: SqlStorage) -> None:
+    """A UserEntry is read straight from its row (users._entry_columns): every field from its own
+    column, read/starred real booleans with or without a state row, times aware UTC."""
+    source = storage.add_source(NewSource(url="https://c.example.org/feed", title="", site_url="https://c.example.org"),
+                                NOW)
+    article_id = storage.add_article(NewArticle(
+        source_id=source.id, url="https://c.example.org/1", canonical_url="https://c.example.org/one",
+        title="One", author="Ann", fetched_at=NOW, published_at=NOW - timedelta(hours=1), image_url="https://c.example.org/i.png",
+        summary="sum", html="<p>one</p>", text="one"))
+    assert article_id
+    user = storage.add_user("erin", "h", False, NOW)
+    [fresh] = storage.query_user_articles(EntryQuery(user_id=user.id))
+    assert fresh == (article_id, source.id, "https://c.example.org", "https://c.example.org/1",
+                     "https://c.example.org/one", "One", "Ann", NOW - timedelta(hours=1), NOW, NOW - timedelta(hours=1),
+                     "https://c.example.org/i.png", "sum", "<p>one</p>", False, False, None, ())
+    assert fresh.read is False and fresh.starred is False and fresh.sort_at.tzinfo is not None
+    storage.set_article_state(user.id, [article_id], NOW + timedelta(minutes=5), starred=True)
+    storage.change_labels(user.id, [article_id], add=["b", "a"])
+    [touched] = storage.query_user_articles(EntryQuery(user_id=user.id))
+    assert (touched.read, touched.starred, touched.changed_at, touched.labels) == (
+        False, True, NOW + timedelta(minutes=5), ("a", "b"))
+    [bare] = storage.query_user_articles(EntryQuery(user_id=user.id), with_body=False)
+    assert (bare.html, bare.labels, bare.starred) == ("", (), True)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from ..errors import NotFoundError
 from ..models import ArticleCursor, NewSource, Source
-from ..models_accounts import EntryOrder, User, UserArticle
+from ..models_accounts import EntryOrder, User, UserEntry
 from ..settings import Settings
 from ..storage.base import Storage
 from ..storage.users import EntryQuery, UnreadCount
@@ -183,12 +183,12 @@ class TotalsCache:
                 del self._totals[key]
 
 
-def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
+def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
     return storage.query_user_articles(query, with_body=with_body)
 
 
 def topic_entries(storage: Storage, topic: Topic, query: EntryQuery, *,
-                  with_body: bool = True) -> tuple[list[UserArticle], ArticleCursor | None]:
+                  with_body: bool = True) -> tuple[list[UserEntry], ArticleCursor | None]:
     """A topic's articles as the user's entries, newest first, through the query's read, starred
     and time filters, paged by its cursor and limit (its order and source filters do not apply: a
     topic is ordered by time and spans sources). The topic is paged first and filtered after, so a

@@ -10,7 +10,7 @@ UsersMixin is one of SqlStorage's bases and uses its plumbing (_read, _write, _b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,8 +19,8 @@ from sqlalchemy.ext.compiler import compiles
 
 from ..errors import NotFoundError
 from ..errors_accounts import UserExistsError
-from ..models import Article, ArticleCursor, ArticleStatus, Source
-from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserArticle
+from ..models import ArticleCursor, Source
+from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserEntry
 from .schema import UTCDateTime, articles, metadata, sources
 
 if TYPE_CHECKING:
@@ -160,9 +160,9 @@ class UsersStorage(Protocol):
     def touch_api_key(self, key_id: int, now: datetime) -> None: ...
 
     # -- per-user article state --
-    def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
-        """The user's view of the matching articles. With body, html is filled in; text is always
-        empty (read a single article's text with get_article)."""
+    def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
+        """The user's view of the matching articles. With body, html and labels are filled in;
+        without, they are empty."""
 
     def query_user_article_positions(self, query: EntryQuery) -> list[ArticleCursor]:
         """The matching articles' (sort_at, id) only, in the query's order: for id listings, which
@@ -196,15 +196,25 @@ class UsersStorage(Protocol):
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 
-_HEAD_COLUMNS = (
-    articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
-    articles.c.title, articles.c.fetched_at, articles.c.sort_at, articles.c.status, articles.c.guid,
-    articles.c.canonical_url, articles.c.published_at, articles.c.author, articles.c.language,
-    articles.c.image_url, articles.c.image_caption, articles.c.summary, articles.c.error,
-    article_states.c.read, article_states.c.starred, article_states.c.changed_at,
-)
-# The APIs send HTML; the plain text doubles what a page of full entries reads, so it stays out.
-_BODY_COLUMNS = (articles.c.html,)
+def _entry_columns(with_body: bool) -> tuple[sa.ColumnElement[Any], ...]:
+    """UserEntry's fields, in its order, so that a row becomes one with a single tuple call. Read and
+    starred are false without a state row, in SQL (one C-level conversion instead of a Python test
+    per row)."""
+    return (
+        articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
+        articles.c.canonical_url, articles.c.title, articles.c.author, articles.c.published_at,
+        articles.c.fetched_at, articles.c.sort_at, articles.c.image_url, articles.c.summary,
+        # The APIs send HTML; the plain text doubles what a page of full entries reads, so it stays out.
+        articles.c.html if with_body else sa.literal("", sa.Text).label("html"),
+        sa.type_coerce(sa.func.coalesce(article_states.c.read, sa.false()), sa.Boolean).label("read"),
+        sa.type_coerce(sa.func.coalesce(article_states.c.starred, sa.false()), sa.Boolean).label("starred"),
+        article_states.c.changed_at,
+    )
+
+
+_ENTRY_COLUMNS = {with_body: _entry_columns(with_body) for with_body in (True, False)}
+#: positions in a UserEntry row: what a whole list is sorted by in Python (see query_user_articles)
+_SORT_AT, _ID = UserEntry._fields.index("sort_at"), UserEntry._fields.index("id")
 
 
 def _to_user(row: Any) -> User:
@@ -215,35 +225,6 @@ def _to_user(row: Any) -> User:
 def _to_key(row: Any) -> ApiKey:
     return ApiKey(id=row.id, user_id=row.user_id, name=row.name, prefix=row.prefix, created_at=row.created_at,
                   last_used_at=row.last_used_at, revoked_at=row.revoked_at)
-
-
-_STATUSES = {status.value: status for status in ArticleStatus}
-
-
-#: Article's defaults, which a row conversion starts from (see _to_user_article)
-_ARTICLE_DEFAULTS = {f.name: f.default for f in fields(Article) if f.default is not MISSING}
-_USER_ARTICLE_DEFAULTS = {f.name: f.default for f in fields(UserArticle) if f.default is not MISSING}
-_new = object.__new__
-
-
-def _to_user_article(row: Any, with_body: bool, labels: tuple[str, ...]) -> UserArticle:
-    # A page of contents converts a thousand rows, so this is written for speed: positional row
-    # access (by name costs more than the rest), and the two frozen dataclasses filled through
-    # their __dict__ in one update each, the same objects their generated __init__ makes (a test
-    # compares them) at under half the cost: that __init__ sets each of Article's 22 fields through
-    # object.__setattr__.
-    (id_, source_id, source_title, url, title, fetched_at, sort_at, status, guid, canonical_url, published_at,
-     author, language, image_url, image_caption, summary, error, read, starred, changed_at) = row[:20]
-    article = _new(Article)
-    article.__dict__.update(
-        _ARTICLE_DEFAULTS, id=id_, source_id=source_id, source_title=source_title, url=url, title=title,
-        fetched_at=fetched_at, sort_at=sort_at, status=_STATUSES[status], guid=guid, canonical_url=canonical_url,
-        published_at=published_at, author=author, language=language, image_url=image_url,
-        image_caption=image_caption, summary=summary, html=row[20] if with_body else "", error=error)
-    entry = _new(UserArticle)
-    entry.__dict__.update(_USER_ARTICLE_DEFAULTS, article=article, read=bool(read), starred=bool(starred),
-                          labels=labels, changed_at=changed_at)
-    return entry
 
 
 class json_ids(sa.sql.functions.GenericFunction[Any]):
@@ -268,7 +249,7 @@ def _in_ids(column: sa.ColumnElement[int], ids: Iterable[int]) -> sa.ColumnEleme
     """`column IN (the ids)` with the ids bound as one JSON array, not one parameter each: for a
     1,000-id contents call, building and binding the expanded list cost more than the database's
     lookups of the rows (bench/api.py), and one statement serves every list length."""
-    text = "[" + ",".join(str(int(i)) for i in ids) + "]"
+    text = "[" + ",".join(map(str, map(int, ids))) + "]"  # map: a generator costs a frame per id
     # BIGINT: an id a client made up may be past 32 bits (an unknown id, not an error)
     values = sa.select(sa.cast(sa.column("value"), sa.BigInteger)).select_from(
         json_ids(sa.bindparam(None, text, sa.Text)))
@@ -461,9 +442,8 @@ class UsersMixin:
 
     # -- per-user article state ---------------------------------------------------------------
 
-    def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
-        columns = _HEAD_COLUMNS + (_BODY_COLUMNS if with_body else ())
-        stmt = _paged(sa.select(*columns).select_from(_state_join(query.user_id)), query)
+    def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
+        stmt = _paged(sa.select(*_ENTRY_COLUMNS[with_body]).select_from(_state_join(query.user_id)), query)
         # Every one of a list of ids (GReader's stream/items/contents): sorting the few rows here
         # spares the database a temporary B-tree of whole rows, bodies and all.
         whole_list = (query.article_ids is not None and query.cursor is None and query.offset == 0
@@ -472,8 +452,8 @@ class UsersMixin:
             stmt = stmt.order_by(None)
         with self._read() as conn:
             rows = list(conn.execute(stmt).all())
-            if whole_list:  # id, ..., sort_at at 6: the order _paged gives
-                rows.sort(key=lambda row: (row[6], row[0]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
+            if whole_list:  # the order _paged gives
+                rows.sort(key=lambda row: (row[_SORT_AT], row[_ID]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
             labels: dict[int, list[str]] = {}
             # Most users label nothing: one probe of their label index spares the per-article lookups.
             if with_body and rows and conn.execute(
@@ -487,7 +467,10 @@ class UsersMixin:
                 )
                 for article_id, label in label_rows:
                     labels.setdefault(article_id, []).append(label)
-        return [_to_user_article(row, with_body, tuple(labels.get(row[0], ()))) for row in rows]
+        make = UserEntry._make
+        if not labels:
+            return [make((*row, ())) for row in rows]
+        return [make((*row, tuple(labels.get(row[0], ())))) for row in rows]
 
     def query_user_article_positions(self: _Plumbing, query: EntryQuery) -> list[ArticleCursor]:
         stmt = _paged(sa.select(articles.c.sort_at, articles.c.id).select_from(_from_for(query)), query)
