@@ -10,7 +10,7 @@ import pytest
 from newsdesk.errors import NotFoundError
 from newsdesk.errors_accounts import UserExistsError
 from newsdesk.models import ArticleCursor, NewArticle, NewSource
-from newsdesk.models_accounts import EntryOrder, ReadFilter
+from newsdesk.models_accounts import EntryOrder, ReadFilter, UserEntry
 from newsdesk.storage.sql import SqlStorage
 from newsdesk.storage.users import EntryQuery
 
@@ -167,3 +167,33 @@ def test_entries_carry_what_the_apis_send(storage: SqlStorage) -> None:
         False, True, NOW + timedelta(minutes=5), ("a", "b"))
     [bare] = storage.query_user_articles(EntryQuery(user_id=user.id), with_body=False)
     assert (bare.html, bare.labels, bare.starred) == ("", (), True)
+
+
+@pytest.mark.parametrize("read", list(ReadFilter))
+@pytest.mark.parametrize("starred", [None, True, False])
+def test_counts_and_lists_agree_for_every_state_filter(storage: SqlStorage, read: ReadFilter,
+                                                       starred: bool | None) -> None:
+    """Whichever way a query is driven (from the articles, or from the user's state rows when it
+    needs one: read, starred), it finds the articles a plain filter over every entry finds, and its
+    count is their number; with another filter (a source) too."""
+    ids, a, _ = _seed(storage)
+    bob = storage.add_user("bob", "h", False, NOW)
+    other = storage.add_user("other", "h", False, NOW)
+    storage.set_article_state(bob.id, ids[:6], NOW, read=True)
+    storage.set_article_state(bob.id, ids[4:9], NOW, starred=True)
+    storage.set_article_state(bob.id, ids[5:6], NOW, read=False)  # a state row that is neither read...
+    storage.set_article_state(bob.id, ids[8:9], NOW, starred=False)  # ... nor starred
+    storage.set_article_state(other.id, ids, NOW, read=True, starred=True)
+    every = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=100), with_body=False)
+
+    def wanted(e: UserEntry, source: int | None) -> bool:
+        ok_read = read is ReadFilter.ALL or (e.read if read is ReadFilter.READ else not e.read)
+        return ok_read and (starred is None or e.starred is starred) and (source is None or e.source_id == source)
+
+    for source in (None, a):
+        query = EntryQuery(user_id=bob.id, read=read, starred=starred, limit=100,
+                           source_ids=(source,) if source is not None else None)
+        expected = [e.id for e in every if wanted(e, source)]
+        assert [e.id for e in storage.query_user_articles(query)] == expected
+        assert [p.id for p in storage.query_user_article_positions(query)] == expected
+        assert storage.count_user_articles(query) == len(expected)

@@ -256,11 +256,19 @@ def _in_ids(column: sa.ColumnElement[int], ids: Iterable[int]) -> sa.ColumnEleme
     return column.in_(values.scalar_subquery())
 
 
-def _state_join(user_id: int) -> sa.Join:
-    return articles.join(sources, sources.c.id == articles.c.source_id).outerjoin(
-        article_states,
-        sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id),
-    )
+def _needs_state(q: EntryQuery) -> bool:
+    """Whether only articles with one of the user's state rows can match (read, or starred)."""
+    return q.read is ReadFilter.READ or q.starred is True
+
+
+def _state_join(user_id: int, *, inner: bool = False) -> sa.Join:
+    """Articles with their sources and the user's state rows. `inner` (for a query that
+    _needs_state): the same rows, but the database may start from the user's few state rows; the
+    outer join makes it walk every article and probe for a state row (a starred listing of 100,000
+    articles took 250 ms of CPU for its 20 entries, bench/api.py's archive)."""
+    on = sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id)
+    with_sources = articles.join(sources, sources.c.id == articles.c.source_id)
+    return with_sources.join(article_states, on) if inner else with_sources.outerjoin(article_states, on)
 
 
 def _is_read() -> sa.ColumnElement[bool]:
@@ -301,13 +309,17 @@ def _from_for(q: EntryQuery) -> sa.FromClause:
     (counting every article then scans one index instead of probing the state table per row)."""
     if q.read is ReadFilter.ALL and q.starred is None:
         return articles.join(sources, sources.c.id == articles.c.source_id) if q.category is not None else articles
-    return _state_join(q.user_id)
+    return _state_join(q.user_id, inner=_needs_state(q))
 
 
-def _read_count(q: EntryQuery) -> sa.Select[Any]:
-    """How many of the articles matching q's other filters the user has read, driven from the
-    user's state rows."""
-    mine = (article_states.c.user_id == q.user_id, article_states.c.read.is_(True))
+def _state_count(q: EntryQuery) -> sa.Select[Any]:
+    """How many articles match q, for a q that _needs_state and has no negative state filter (not
+    unread, not unstarred): driven from the user's state rows."""
+    mine = [article_states.c.user_id == q.user_id]
+    if q.read is ReadFilter.READ:
+        mine.append(article_states.c.read.is_(True))
+    if q.starred is True:
+        mine.append(article_states.c.starred.is_(True))
     on_articles = (q.source_ids, q.category, q.article_ids, q.newer_than, q.older_than, q.label)
     if all(value is None for value in on_articles):
         # Every state row is an existing article's (ON DELETE CASCADE): no need to read articles,
@@ -316,7 +328,8 @@ def _read_count(q: EntryQuery) -> sa.Select[Any]:
     joined = article_states.join(articles, articles.c.id == article_states.c.article_id)
     if q.category is not None:
         joined = joined.join(sources, sources.c.id == articles.c.source_id)
-    return _where(sa.select(sa.func.count()).select_from(joined).where(*mine), replace(q, read=ReadFilter.ALL))
+    return _where(sa.select(sa.func.count()).select_from(joined).where(*mine),
+                  replace(q, read=ReadFilter.ALL, starred=None))
 
 
 def _paged(stmt: sa.Select[Any], q: EntryQuery) -> sa.Select[Any]:
@@ -443,7 +456,8 @@ class UsersMixin:
     # -- per-user article state ---------------------------------------------------------------
 
     def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
-        stmt = _paged(sa.select(*_ENTRY_COLUMNS[with_body]).select_from(_state_join(query.user_id)), query)
+        joined = _state_join(query.user_id, inner=_needs_state(query))
+        stmt = _paged(sa.select(*_ENTRY_COLUMNS[with_body]).select_from(joined), query)
         # Every one of a list of ids (GReader's stream/items/contents): sorting the few rows here
         # spares the database a temporary B-tree of whole rows, bodies and all.
         whole_list = (query.article_ids is not None and query.cursor is None and query.offset == 0
@@ -488,7 +502,11 @@ class UsersMixin:
                 everything = replace(query, read=ReadFilter.ALL)
                 total = conn.execute(_where(sa.select(sa.func.count()).select_from(_from_for(everything)),
                                             everything)).scalar_one()
-                return int(total) - int(conn.execute(_read_count(query)).scalar_one())
+                return int(total) - int(conn.execute(_state_count(replace(query, read=ReadFilter.READ))).scalar_one())
+            if _needs_state(query) and query.read is not ReadFilter.UNREAD and query.starred is not False:
+                # read, starred: count the user's state rows (20 starred of 100,000 articles cost
+                # 28 ms counted from the articles' side, a Miniflux starred listing's total)
+                return int(conn.execute(_state_count(query)).scalar_one())
             stmt = _where(sa.select(sa.func.count()).select_from(_from_for(query)), query)
             return int(conn.execute(stmt).scalar_one())
 
