@@ -13,6 +13,7 @@ from newsdesk.models import ArticleCursor, NewArticle, NewSource
 from newsdesk.models_accounts import EntryOrder, ReadFilter, UserEntry
 from newsdesk.storage.sql import SqlStorage
 from newsdesk.storage.users import EntryQuery
+from newsdesk.stories.records import AssignmentRecord
 
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 
@@ -197,3 +198,33 @@ def test_counts_and_lists_agree_for_every_state_filter(storage: SqlStorage, read
         assert [e.id for e in storage.query_user_articles(query)] == expected
         assert [p.id for p in storage.query_user_article_positions(query)] == expected
         assert storage.count_user_articles(query) == len(expected)
+
+
+def test_unread_among_a_topics_articles(storage: SqlStorage) -> None:
+    """count_unread_among: the user's unread articles of those naming an entity, from a source or
+    listed (a topic's three parts, each counted once), with the newest one's time."""
+    ids, a, _ = _seed(storage)  # newest first; sources alternate a, b
+    bob = storage.add_user("bob", "h", False, NOW)
+    generation = storage.story_generation()
+    assert storage.record_assignment(AssignmentRecord(
+        ids[1], None, "T", NOW, "new", entities=(("place:greenland", "Greenland", "place", 2),)), generation)
+    entity = storage.find_entity("place:greenland")
+    assert entity is not None
+    storage.set_article_state(bob.id, [ids[0], ids[3]], NOW, read=True)
+    storage.set_article_state(bob.id, [ids[5]], NOW, starred=True)  # a state row, unread
+    entries = storage.query_user_articles(EntryQuery(user_id=bob.id, limit=20))
+    times = {e.id: e.sort_at for e in entries}
+
+    def expect(members: set[int]) -> tuple[int, datetime | None]:
+        unread = members - {ids[0], ids[3]}
+        return len(unread), max((times[i] for i in unread), default=None)
+
+    from_a = {e.id for e in entries if e.source_id == a}
+    assert storage.count_unread_among(bob.id, source_ids=[a]) == expect(from_a)
+    assert storage.count_unread_among(bob.id, entity_ids=[entity.id]) == expect({ids[1]})
+    assert storage.count_unread_among(bob.id, article_ids=[ids[3], ids[7], ids[7], 2**40]) == expect({ids[7]})
+    everything = storage.count_unread_among(bob.id, entity_ids=[entity.id], source_ids=[a],
+                                            article_ids=[ids[1], ids[7]])
+    assert everything == expect(from_a | {ids[1], ids[7]})
+    assert storage.count_unread_among(bob.id) == (0, None)
+    assert storage.count_unread_among(bob.id, article_ids=[ids[0]]) == (0, None)

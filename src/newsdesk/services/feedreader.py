@@ -37,7 +37,9 @@ __all__ = [
     "mark_read",
     "refresh_soon",
     "set_state",
+    "TopicUnread",
     "topic_entries",
+    "topic_unread_counts",
     "unread_counts",
 ]
 
@@ -252,6 +254,28 @@ def change_labels(storage: Storage, user: User, article_ids: Iterable[int], *, a
 
 def unread_counts(storage: Storage, user: User) -> list[UnreadCount]:
     return storage.unread_counts(user.id)
+
+
+@dataclass(frozen=True)
+class TopicUnread:
+    topic: Topic
+    count: int
+    #: the newest unread article's time (None when count is 0)
+    newest: datetime | None
+
+
+def topic_unread_counts(storage: Storage, user: User) -> list[TopicUnread]:
+    """Per topic (by name), the user's unread articles in it: the same articles its stream pages
+    through (services.stories.topic_articles), counted in the database. A topic costs one query,
+    and one search per keyword or query it has."""
+    counts = []
+    for topic in story_service.list_topics(storage):
+        d = topic.definition
+        searched = [item.id for item in story_service.topic_search_matches(storage, topic)]
+        count, newest = storage.count_unread_among(user.id, entity_ids=d.entity_ids, source_ids=d.source_ids,
+                                                   article_ids=searched)
+        counts.append(TopicUnread(topic, count, newest))
+    return counts
 
 
 def discover(settings: Settings, url: str) -> NewSource:

@@ -22,6 +22,7 @@ from ..errors_accounts import UserExistsError
 from ..models import ArticleCursor, Source
 from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserEntry
 from .schema import UTCDateTime, articles, metadata, sources
+from .stories import article_entities
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -187,6 +188,12 @@ class UsersStorage(Protocol):
 
     def unread_counts(self, user_id: int) -> list[UnreadCount]:
         """Per source with unread articles: the count and the newest unread one's time."""
+
+    def count_unread_among(self, user_id: int, *, entity_ids: Sequence[int] = (), source_ids: Sequence[int] = (),
+                           article_ids: Sequence[int] = ()) -> tuple[int, datetime | None]:
+        """The user's unread articles among those that mention any of the entities, come from any
+        of the sources, or are one of `article_ids` (a topic's articles; at most 100 entities and
+        100 sources, as StoriesStorage.articles_matching): how many, and the newest one's time."""
 
     def list_sources_uncounted(self, ids: Iterable[int] | None = None) -> list[Source]:
         """Every source (or those of `ids`), by id, without article_count: list_sources counts every
@@ -562,6 +569,27 @@ class UsersMixin:
                 rows = conn.execute(sa.select(sources).where(sources.c.id.in_(chunk))).all()
                 found += [_to_source(row) for row in rows]
             return sorted(found, key=lambda source: source.id)
+
+    def count_unread_among(self: _Plumbing, user_id: int, *, entity_ids: Sequence[int] = (),
+                           source_ids: Sequence[int] = (),
+                           article_ids: Sequence[int] = ()) -> tuple[int, datetime | None]:
+        among: list[sa.ColumnElement[bool]] = []
+        if entity_ids:
+            among.append(articles.c.id.in_(sa.select(article_entities.c.article_id).where(
+                article_entities.c.entity_id.in_(list(entity_ids)[:100]))))
+        if source_ids:
+            among.append(articles.c.source_id.in_(list(source_ids)[:100]))
+        if article_ids:
+            among.append(_in_ids(articles.c.id, list(article_ids)[:MAX_IDS_PER_CALL]))
+        if not among:
+            return 0, None
+        on = sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id)
+        stmt = (sa.select(sa.func.count(), sa.func.max(articles.c.sort_at))
+                .select_from(articles.outerjoin(article_states, on))
+                .where(sa.or_(*among), sa.or_(article_states.c.read.is_(None), article_states.c.read.is_(False))))
+        with self._read() as conn:
+            count, newest = conn.execute(stmt).one()
+        return int(count), newest
 
     def unread_counts(self: _Plumbing, user_id: int) -> list[UnreadCount]:
         stmt = (

@@ -11,7 +11,8 @@ unique and stable where names need not be, URL-safe (apps put stream ids in path
 the path), and the `topic:` prefix keeps them apart from folders and labels: the API refuses to
 create a label or folder starting with it, and such a label always means the topic (a category
 given that name by hand in the admin is shadowed). A topic stream is newest first (`r=o` does not
-apply), paged by its continuation; read/starred filters (`xt`, `it`) and `ot`/`nt` apply.
+apply), paged by its continuation; read/starred filters (`xt`, `it`) and `ot`/`nt` apply. `unread-count`
+has a row per topic with unread articles, as per feed and folder.
 
 Item ids come long (`tag:google.com,2005:reader/item/<16 hex>`) or short (signed decimal).
 Read/starred/labels are the calling user's own. Parameters are read by hand, bounded, and a
@@ -508,6 +509,10 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
                                                   max(seen[1], c.newest) if seen else c.newest)
         for title, (count, latest) in sorted(per_category.items()):
             rows.append({"id": "user/-/label/" + title, "count": count, "newestItemTimestampUsec": usec(latest)})
+        for topic in feedreader.topic_unread_counts(storage, user):
+            if topic.newest is not None:  # as for feeds and folders: only those with unread items
+                rows.append({"id": topic_label(topic.topic), "count": topic.count,
+                             "newestItemTimestampUsec": usec(topic.newest)})
         if newest is not None:
             rows.append({"id": READING_LIST, "count": total, "newestItemTimestampUsec": usec(newest)})
         return FastJSONResponse({"max": total, "unreadcounts": rows})
