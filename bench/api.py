@@ -203,7 +203,7 @@ def build(url: str, count: int, migrate: bool = True) -> tuple[str, int]:
     _, key = accounts.create_api_key(user.id, "bench")
     # Some state, as a real reader has: the oldest half read, a few starred.
     oldest = EntryQuery(user_id=user.id, limit=10000, order=EntryOrder.OLDEST_FIRST)
-    ids = [e.article.id for e in storage.query_user_articles(oldest, with_body=False)]
+    ids = [p.id for p in storage.query_user_article_positions(oldest)]
     storage.set_article_state(user.id, ids[:5000], now, read=True)
     storage.set_article_state(user.id, ids[::500], now, starred=True)
     storage.close()

@@ -56,9 +56,9 @@ def test_client_walks_the_api(server: Server) -> None:
     client.edit_tags(auth, token, [google_reader.get_long_item_id(first_three[0]), seen[1]], add_tags=[READ])
     client.edit_tags(auth, token, [seen[2]], add_tags=[STARRED])
     bob_read = server.storage.query_user_articles(EntryQuery(user_id=server.reader.id, read=ReadFilter.READ))
-    assert {e.article.id for e in bob_read} == set(first_three[:2])
+    assert {e.id for e in bob_read} == set(first_three[:2])
     bob_starred = server.storage.query_user_articles(EntryQuery(user_id=server.reader.id, starred=True))
-    assert [e.article.id for e in bob_starred] == [first_three[2]]
+    assert [e.id for e in bob_starred] == [first_three[2]]
     alice_read = server.storage.count_user_articles(EntryQuery(user_id=server.admin.id, read=ReadFilter.READ))
     assert alice_read == 0
 
@@ -117,11 +117,26 @@ def test_topics_are_tag_streams(server: Server) -> None:
         assert "continuation" not in rest
         assert http.get("/reader/api/0/stream/contents/user/-/label/topic:no-such-topic").status_code == 404
 
+    headers = {"Authorization": f"GoogleLogin auth={auth.AccessToken}"}
+
+    def topic_count() -> dict[str, object] | None:
+        """The topic's row of unread-count: as a feed's or a folder's, there while it has unread items."""
+        rows = httpx.get(f"{server.url}/reader/api/0/unread-count", headers=headers).json()["unreadcounts"]
+        return next((row for row in rows if row["id"] == topic), None)
+
+    def unread_newest() -> str:
+        refs = httpx.get(f"{server.url}/reader/api/0/stream/items/ids", headers=headers,
+                         params={"s": topic, "n": 1000, "xt": READ}).json()["itemRefs"]
+        return str(max(int(ref["timestampUsec"]) for ref in refs))
+
+    assert topic_count() == {"id": topic, "count": len(seen), "newestItemTimestampUsec": unread_newest()}
     client.edit_tags(auth, token, [seen[0]], add_tags=[READ])
     unread = client.get_stream_items_ids(auth, topic, limit=1000, exclude_target=READ)
     assert [r.id for r in unread.item_refs] == seen[1:]
+    assert topic_count() == {"id": topic, "count": len(seen) - 1, "newestItemTimestampUsec": unread_newest()}
     client.mark_all_as_read(auth, token, topic)
     assert client.get_stream_items_ids(auth, topic, limit=1000, exclude_target=READ).item_refs == []
+    assert topic_count() is None
     # a user label may not take a topic's name
     with pytest.raises(google_reader.ClientError):
         client.edit_tags(auth, token, [seen[0]], add_tags=[topic])

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from ..errors import NotFoundError
 from ..models import ArticleCursor, NewSource, Source
-from ..models_accounts import EntryOrder, User, UserArticle
+from ..models_accounts import EntryOrder, User, UserEntry
 from ..settings import Settings
 from ..storage.base import Storage
 from ..storage.users import EntryQuery, UnreadCount
@@ -37,7 +37,9 @@ __all__ = [
     "mark_read",
     "refresh_soon",
     "set_state",
+    "TopicUnread",
     "topic_entries",
+    "topic_unread_counts",
     "unread_counts",
 ]
 
@@ -183,12 +185,12 @@ class TotalsCache:
                 del self._totals[key]
 
 
-def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
+def entries(storage: Storage, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
     return storage.query_user_articles(query, with_body=with_body)
 
 
 def topic_entries(storage: Storage, topic: Topic, query: EntryQuery, *,
-                  with_body: bool = True) -> tuple[list[UserArticle], ArticleCursor | None]:
+                  with_body: bool = True) -> tuple[list[UserEntry], ArticleCursor | None]:
     """A topic's articles as the user's entries, newest first, through the query's read, starred
     and time filters, paged by its cursor and limit (its order and source filters do not apply: a
     topic is ordered by time and spans sources). The topic is paged first and filtered after, so a
@@ -252,6 +254,28 @@ def change_labels(storage: Storage, user: User, article_ids: Iterable[int], *, a
 
 def unread_counts(storage: Storage, user: User) -> list[UnreadCount]:
     return storage.unread_counts(user.id)
+
+
+@dataclass(frozen=True)
+class TopicUnread:
+    topic: Topic
+    count: int
+    #: the newest unread article's time (None when count is 0)
+    newest: datetime | None
+
+
+def topic_unread_counts(storage: Storage, user: User) -> list[TopicUnread]:
+    """Per topic (by name), the user's unread articles in it: the same articles its stream pages
+    through (services.stories.topic_articles), counted in the database. A topic costs one query,
+    and one search per keyword or query it has."""
+    counts = []
+    for topic in story_service.list_topics(storage):
+        d = topic.definition
+        searched = [item.id for item in story_service.topic_search_matches(storage, topic)]
+        count, newest = storage.count_unread_among(user.id, entity_ids=d.entity_ids, source_ids=d.source_ids,
+                                                   article_ids=searched)
+        counts.append(TopicUnread(topic, count, newest))
+    return counts
 
 
 def discover(settings: Settings, url: str) -> NewSource:

@@ -80,6 +80,7 @@ __all__ = [
     "sweep_unassigned",
     "topic_articles",
     "topic_page",
+    "topic_search_matches",
 ]
 
 log = logging.getLogger(__name__)
@@ -549,12 +550,18 @@ def topic_articles(storage: Storage, topic: Topic, limit: int = TOPIC_PAGE,
     found: dict[int, ArticleListItem] = {}
     for item in storage.articles_matching(d.entity_ids, d.source_ids, limit, key):
         found[item.id] = item
-    for query in (*d.keywords, d.query):
-        if query.strip():
-            for item in storage.search_articles(query, limit=TOPIC_SEARCH_DEPTH):
-                if key is None or (item.sort_at, item.id) < key:
-                    found.setdefault(item.id, item)
+    for item in topic_search_matches(storage, topic):
+        if key is None or (item.sort_at, item.id) < key:
+            found.setdefault(item.id, item)
     return sorted(found.values(), key=lambda i: (i.sort_at, i.id), reverse=True)[:limit]
+
+
+def topic_search_matches(storage: Storage, topic: Topic) -> list[ArticleListItem]:
+    """The part of a topic that its keywords and search query find: the TOPIC_SEARCH_DEPTH best
+    matches of each (the rest of the topic is what StoriesStorage.articles_matching finds)."""
+    d = topic.definition
+    return [item for query in (*d.keywords, d.query) if query.strip()
+            for item in storage.search_articles(query, limit=TOPIC_SEARCH_DEPTH)]
 
 
 def topic_page(storage: Storage, slug: str, limit: int = TOPIC_PAGE) -> tuple[Topic, list[ArticleListItem]]:

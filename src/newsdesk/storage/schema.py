@@ -53,7 +53,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         def process(value: Any) -> datetime | None:
             # SQLite's text is naive UTC: one fromisoformat with the zone appended is several times
             # cheaper than the generic parse followed by replace(tzinfo=...), and a page of entries
-            # has four times per row.
+            # has four times per row (one of them, the state's change time, mostly NULL).
+            if value is None:
+                return None
             if isinstance(value, str):
                 try:
                     return datetime.fromisoformat(value + "+00:00")

@@ -10,7 +10,7 @@ UsersMixin is one of SqlStorage's bases and uses its plumbing (_read, _write, _b
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import MISSING, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,9 +19,10 @@ from sqlalchemy.ext.compiler import compiles
 
 from ..errors import NotFoundError
 from ..errors_accounts import UserExistsError
-from ..models import Article, ArticleCursor, ArticleStatus, Source
-from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserArticle
+from ..models import ArticleCursor, Source
+from ..models_accounts import ApiKey, EntryOrder, ReadFilter, User, UserEntry
 from .schema import UTCDateTime, articles, metadata, sources
+from .stories import article_entities
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -160,9 +161,9 @@ class UsersStorage(Protocol):
     def touch_api_key(self, key_id: int, now: datetime) -> None: ...
 
     # -- per-user article state --
-    def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
-        """The user's view of the matching articles. With body, html is filled in; text is always
-        empty (read a single article's text with get_article)."""
+    def query_user_articles(self, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
+        """The user's view of the matching articles. With body, html and labels are filled in;
+        without, they are empty."""
 
     def query_user_article_positions(self, query: EntryQuery) -> list[ArticleCursor]:
         """The matching articles' (sort_at, id) only, in the query's order: for id listings, which
@@ -188,6 +189,12 @@ class UsersStorage(Protocol):
     def unread_counts(self, user_id: int) -> list[UnreadCount]:
         """Per source with unread articles: the count and the newest unread one's time."""
 
+    def count_unread_among(self, user_id: int, *, entity_ids: Sequence[int] = (), source_ids: Sequence[int] = (),
+                           article_ids: Sequence[int] = ()) -> tuple[int, datetime | None]:
+        """The user's unread articles among those that mention any of the entities, come from any
+        of the sources, or are one of `article_ids` (a topic's articles; at most 100 entities and
+        100 sources, as StoriesStorage.articles_matching): how many, and the newest one's time."""
+
     def list_sources_uncounted(self, ids: Iterable[int] | None = None) -> list[Source]:
         """Every source (or those of `ids`), by id, without article_count: list_sources counts every
         article, which the APIs cannot afford on each request over a large archive."""
@@ -196,15 +203,25 @@ class UsersStorage(Protocol):
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 
-_HEAD_COLUMNS = (
-    articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
-    articles.c.title, articles.c.fetched_at, articles.c.sort_at, articles.c.status, articles.c.guid,
-    articles.c.canonical_url, articles.c.published_at, articles.c.author, articles.c.language,
-    articles.c.image_url, articles.c.image_caption, articles.c.summary, articles.c.error,
-    article_states.c.read, article_states.c.starred, article_states.c.changed_at,
-)
-# The APIs send HTML; the plain text doubles what a page of full entries reads, so it stays out.
-_BODY_COLUMNS = (articles.c.html,)
+def _entry_columns(with_body: bool) -> tuple[sa.ColumnElement[Any], ...]:
+    """UserEntry's fields, in its order, so that a row becomes one with a single tuple call. Read and
+    starred are false without a state row, in SQL (one C-level conversion instead of a Python test
+    per row)."""
+    return (
+        articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
+        articles.c.canonical_url, articles.c.title, articles.c.author, articles.c.published_at,
+        articles.c.fetched_at, articles.c.sort_at, articles.c.image_url, articles.c.summary,
+        # The APIs send HTML; the plain text doubles what a page of full entries reads, so it stays out.
+        articles.c.html if with_body else sa.literal("", sa.Text).label("html"),
+        sa.type_coerce(sa.func.coalesce(article_states.c.read, sa.false()), sa.Boolean).label("read"),
+        sa.type_coerce(sa.func.coalesce(article_states.c.starred, sa.false()), sa.Boolean).label("starred"),
+        article_states.c.changed_at,
+    )
+
+
+_ENTRY_COLUMNS = {with_body: _entry_columns(with_body) for with_body in (True, False)}
+#: positions in a UserEntry row: what a whole list is sorted by in Python (see query_user_articles)
+_SORT_AT, _ID = UserEntry._fields.index("sort_at"), UserEntry._fields.index("id")
 
 
 def _to_user(row: Any) -> User:
@@ -215,35 +232,6 @@ def _to_user(row: Any) -> User:
 def _to_key(row: Any) -> ApiKey:
     return ApiKey(id=row.id, user_id=row.user_id, name=row.name, prefix=row.prefix, created_at=row.created_at,
                   last_used_at=row.last_used_at, revoked_at=row.revoked_at)
-
-
-_STATUSES = {status.value: status for status in ArticleStatus}
-
-
-#: Article's defaults, which a row conversion starts from (see _to_user_article)
-_ARTICLE_DEFAULTS = {f.name: f.default for f in fields(Article) if f.default is not MISSING}
-_USER_ARTICLE_DEFAULTS = {f.name: f.default for f in fields(UserArticle) if f.default is not MISSING}
-_new = object.__new__
-
-
-def _to_user_article(row: Any, with_body: bool, labels: tuple[str, ...]) -> UserArticle:
-    # A page of contents converts a thousand rows, so this is written for speed: positional row
-    # access (by name costs more than the rest), and the two frozen dataclasses filled through
-    # their __dict__ in one update each, the same objects their generated __init__ makes (a test
-    # compares them) at under half the cost: that __init__ sets each of Article's 22 fields through
-    # object.__setattr__.
-    (id_, source_id, source_title, url, title, fetched_at, sort_at, status, guid, canonical_url, published_at,
-     author, language, image_url, image_caption, summary, error, read, starred, changed_at) = row[:20]
-    article = _new(Article)
-    article.__dict__.update(
-        _ARTICLE_DEFAULTS, id=id_, source_id=source_id, source_title=source_title, url=url, title=title,
-        fetched_at=fetched_at, sort_at=sort_at, status=_STATUSES[status], guid=guid, canonical_url=canonical_url,
-        published_at=published_at, author=author, language=language, image_url=image_url,
-        image_caption=image_caption, summary=summary, html=row[20] if with_body else "", error=error)
-    entry = _new(UserArticle)
-    entry.__dict__.update(_USER_ARTICLE_DEFAULTS, article=article, read=bool(read), starred=bool(starred),
-                          labels=labels, changed_at=changed_at)
-    return entry
 
 
 class json_ids(sa.sql.functions.GenericFunction[Any]):
@@ -268,18 +256,26 @@ def _in_ids(column: sa.ColumnElement[int], ids: Iterable[int]) -> sa.ColumnEleme
     """`column IN (the ids)` with the ids bound as one JSON array, not one parameter each: for a
     1,000-id contents call, building and binding the expanded list cost more than the database's
     lookups of the rows (bench/api.py), and one statement serves every list length."""
-    text = "[" + ",".join(str(int(i)) for i in ids) + "]"
+    text = "[" + ",".join(map(str, map(int, ids))) + "]"  # map: a generator costs a frame per id
     # BIGINT: an id a client made up may be past 32 bits (an unknown id, not an error)
     values = sa.select(sa.cast(sa.column("value"), sa.BigInteger)).select_from(
         json_ids(sa.bindparam(None, text, sa.Text)))
     return column.in_(values.scalar_subquery())
 
 
-def _state_join(user_id: int) -> sa.Join:
-    return articles.join(sources, sources.c.id == articles.c.source_id).outerjoin(
-        article_states,
-        sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id),
-    )
+def _needs_state(q: EntryQuery) -> bool:
+    """Whether only articles with one of the user's state rows can match (read, or starred)."""
+    return q.read is ReadFilter.READ or q.starred is True
+
+
+def _state_join(user_id: int, *, inner: bool = False) -> sa.Join:
+    """Articles with their sources and the user's state rows. `inner` (for a query that
+    _needs_state): the same rows, but the database may start from the user's few state rows; the
+    outer join makes it walk every article and probe for a state row (a starred listing of 100,000
+    articles took 250 ms of CPU for its 20 entries, bench/api.py's archive)."""
+    on = sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id)
+    with_sources = articles.join(sources, sources.c.id == articles.c.source_id)
+    return with_sources.join(article_states, on) if inner else with_sources.outerjoin(article_states, on)
 
 
 def _is_read() -> sa.ColumnElement[bool]:
@@ -320,13 +316,17 @@ def _from_for(q: EntryQuery) -> sa.FromClause:
     (counting every article then scans one index instead of probing the state table per row)."""
     if q.read is ReadFilter.ALL and q.starred is None:
         return articles.join(sources, sources.c.id == articles.c.source_id) if q.category is not None else articles
-    return _state_join(q.user_id)
+    return _state_join(q.user_id, inner=_needs_state(q))
 
 
-def _read_count(q: EntryQuery) -> sa.Select[Any]:
-    """How many of the articles matching q's other filters the user has read, driven from the
-    user's state rows."""
-    mine = (article_states.c.user_id == q.user_id, article_states.c.read.is_(True))
+def _state_count(q: EntryQuery) -> sa.Select[Any]:
+    """How many articles match q, for a q that _needs_state and has no negative state filter (not
+    unread, not unstarred): driven from the user's state rows."""
+    mine = [article_states.c.user_id == q.user_id]
+    if q.read is ReadFilter.READ:
+        mine.append(article_states.c.read.is_(True))
+    if q.starred is True:
+        mine.append(article_states.c.starred.is_(True))
     on_articles = (q.source_ids, q.category, q.article_ids, q.newer_than, q.older_than, q.label)
     if all(value is None for value in on_articles):
         # Every state row is an existing article's (ON DELETE CASCADE): no need to read articles,
@@ -335,7 +335,8 @@ def _read_count(q: EntryQuery) -> sa.Select[Any]:
     joined = article_states.join(articles, articles.c.id == article_states.c.article_id)
     if q.category is not None:
         joined = joined.join(sources, sources.c.id == articles.c.source_id)
-    return _where(sa.select(sa.func.count()).select_from(joined).where(*mine), replace(q, read=ReadFilter.ALL))
+    return _where(sa.select(sa.func.count()).select_from(joined).where(*mine),
+                  replace(q, read=ReadFilter.ALL, starred=None))
 
 
 def _paged(stmt: sa.Select[Any], q: EntryQuery) -> sa.Select[Any]:
@@ -461,9 +462,9 @@ class UsersMixin:
 
     # -- per-user article state ---------------------------------------------------------------
 
-    def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserArticle]:
-        columns = _HEAD_COLUMNS + (_BODY_COLUMNS if with_body else ())
-        stmt = _paged(sa.select(*columns).select_from(_state_join(query.user_id)), query)
+    def query_user_articles(self: _Plumbing, query: EntryQuery, *, with_body: bool = True) -> list[UserEntry]:
+        joined = _state_join(query.user_id, inner=_needs_state(query))
+        stmt = _paged(sa.select(*_ENTRY_COLUMNS[with_body]).select_from(joined), query)
         # Every one of a list of ids (GReader's stream/items/contents): sorting the few rows here
         # spares the database a temporary B-tree of whole rows, bodies and all.
         whole_list = (query.article_ids is not None and query.cursor is None and query.offset == 0
@@ -472,8 +473,8 @@ class UsersMixin:
             stmt = stmt.order_by(None)
         with self._read() as conn:
             rows = list(conn.execute(stmt).all())
-            if whole_list:  # id, ..., sort_at at 6: the order _paged gives
-                rows.sort(key=lambda row: (row[6], row[0]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
+            if whole_list:  # the order _paged gives
+                rows.sort(key=lambda row: (row[_SORT_AT], row[_ID]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
             labels: dict[int, list[str]] = {}
             # Most users label nothing: one probe of their label index spares the per-article lookups.
             if with_body and rows and conn.execute(
@@ -487,7 +488,10 @@ class UsersMixin:
                 )
                 for article_id, label in label_rows:
                     labels.setdefault(article_id, []).append(label)
-        return [_to_user_article(row, with_body, tuple(labels.get(row[0], ()))) for row in rows]
+        make = UserEntry._make
+        if not labels:
+            return [make((*row, ())) for row in rows]
+        return [make((*row, tuple(labels.get(row[0], ())))) for row in rows]
 
     def query_user_article_positions(self: _Plumbing, query: EntryQuery) -> list[ArticleCursor]:
         stmt = _paged(sa.select(articles.c.sort_at, articles.c.id).select_from(_from_for(query)), query)
@@ -505,7 +509,11 @@ class UsersMixin:
                 everything = replace(query, read=ReadFilter.ALL)
                 total = conn.execute(_where(sa.select(sa.func.count()).select_from(_from_for(everything)),
                                             everything)).scalar_one()
-                return int(total) - int(conn.execute(_read_count(query)).scalar_one())
+                return int(total) - int(conn.execute(_state_count(replace(query, read=ReadFilter.READ))).scalar_one())
+            if _needs_state(query) and query.read is not ReadFilter.UNREAD and query.starred is not False:
+                # read, starred: count the user's state rows (20 starred of 100,000 articles cost
+                # 28 ms counted from the articles' side, a Miniflux starred listing's total)
+                return int(conn.execute(_state_count(query)).scalar_one())
             stmt = _where(sa.select(sa.func.count()).select_from(_from_for(query)), query)
             return int(conn.execute(stmt).scalar_one())
 
@@ -561,6 +569,27 @@ class UsersMixin:
                 rows = conn.execute(sa.select(sources).where(sources.c.id.in_(chunk))).all()
                 found += [_to_source(row) for row in rows]
             return sorted(found, key=lambda source: source.id)
+
+    def count_unread_among(self: _Plumbing, user_id: int, *, entity_ids: Sequence[int] = (),
+                           source_ids: Sequence[int] = (),
+                           article_ids: Sequence[int] = ()) -> tuple[int, datetime | None]:
+        among: list[sa.ColumnElement[bool]] = []
+        if entity_ids:
+            among.append(articles.c.id.in_(sa.select(article_entities.c.article_id).where(
+                article_entities.c.entity_id.in_(list(entity_ids)[:100]))))
+        if source_ids:
+            among.append(articles.c.source_id.in_(list(source_ids)[:100]))
+        if article_ids:
+            among.append(_in_ids(articles.c.id, list(article_ids)[:MAX_IDS_PER_CALL]))
+        if not among:
+            return 0, None
+        on = sa.and_(article_states.c.article_id == articles.c.id, article_states.c.user_id == user_id)
+        stmt = (sa.select(sa.func.count(), sa.func.max(articles.c.sort_at))
+                .select_from(articles.outerjoin(article_states, on))
+                .where(sa.or_(*among), sa.or_(article_states.c.read.is_(None), article_states.c.read.is_(False))))
+        with self._read() as conn:
+            count, newest = conn.execute(stmt).one()
+        return int(count), newest
 
     def unread_counts(self: _Plumbing, user_id: int) -> list[UnreadCount]:
         stmt = (

@@ -28,7 +28,7 @@ from fastapi.responses import Response
 from ..errors import NotFoundError
 from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError
 from ..models import NewSource, Source
-from ..models_accounts import EntryOrder, ReadFilter, User, UserArticle
+from ..models_accounts import EntryOrder, ReadFilter, User, UserEntry
 from ..services import feedreader
 from ..services import sources as source_service
 from ..services.feedreader import category_id
@@ -142,25 +142,24 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         feed_objects[key] = (source, made)
         return made
 
-    def entry_json(entry: UserArticle, user: User, sources: dict[int, Source],
+    def entry_json(a: UserEntry, user: User, sources: dict[int, Source],
                    feeds: dict[int, dict[str, Any]] | None = None) -> dict[str, Any]:
-        a = entry.article
         source = sources.get(a.source_id)
         feeds = {} if feeds is None else feeds  # one feed object per source, shared by its entries
         if source is not None and a.source_id not in feeds:
             feeds[a.source_id] = known_feed_json(source, user)
         words = len(a.html) // 7  # about 7 characters of HTML per word; Miniflux's estimate is as rough
         return {
-            "id": a.id, "user_id": user.id, "feed_id": a.source_id, "status": "read" if entry.read else "unread",
+            "id": a.id, "user_id": user.id, "feed_id": a.source_id, "status": "read" if a.read else "unread",
             "hash": str(a.id), "title": a.title, "url": a.url, "comments_url": "",
             "published_at": _iso(a.published_at or a.sort_at), "created_at": _iso(a.fetched_at),
-            "changed_at": _iso(entry.changed_at or a.fetched_at), "content": a.html or (a.summary or ""),
-            "author": a.author or "", "share_code": "", "starred": entry.starred,
+            "changed_at": _iso(a.changed_at or a.fetched_at), "content": a.html or (a.summary or ""),
+            "author": a.author or "", "share_code": "", "starred": a.starred,
             "reading_time": max(1, words // 200) if words else 0,
             "enclosures": ([{"id": a.id, "user_id": user.id, "entry_id": a.id, "url": a.image_url,
                              "mime_type": "image/*", "size": 0, "media_progression": 0}]
                            if a.image_url else []),
-            "tags": list(entry.labels),
+            "tags": list(a.labels),
             "feed": feeds.get(a.source_id),
         }
 
@@ -214,7 +213,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
             ids = [i for i in (before_id, after_id) if i is not None]
             anchors = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=tuple(ids), limit=2),
                                          with_body=False)
-            by_id = {e.article.id: e.article for e in anchors}
+            by_id = {e.id: e for e in anchors}
             if before_id is not None and before_id in by_id:
                 query = EntryQuery(**{**query.__dict__, "older_than": by_id[before_id].sort_at})
             if after_id is not None and after_id in by_id:
@@ -230,13 +229,13 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     def entries_response(request: Request, user: User, query: EntryQuery) -> Response:
         items = feedreader.entries(storage, query)
         total = feedreader.count_entries(storage, user, query, ctx.totals)
-        sources = directory.some(e.article.source_id for e in items)
+        sources = directory.some(e.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
         return FastJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
 
-    def one_entry(user: User, entry_id: int, source_id: int | None = None) -> UserArticle:
+    def one_entry(user: User, entry_id: int, source_id: int | None = None) -> UserEntry:
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=(entry_id,), limit=1))
-        if not found or (source_id is not None and found[0].article.source_id != source_id):
+        if not found or (source_id is not None and found[0].source_id != source_id):
             raise NotFoundError("entry not found")
         return found[0]
 
@@ -344,7 +343,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/feeds/{feed_id}/entries/{entry_id}")
     def feed_entry(user: CurrentUser, feed_id: str, entry_id: str) -> Response:
         entry = one_entry(user, int_param(entry_id, "entry_id") or 0, int_param(feed_id, "feed_id") or 0)
-        return FastJSONResponse(entry_json(entry, user, directory.some([entry.article.source_id])))
+        return FastJSONResponse(entry_json(entry, user, directory.some([entry.source_id])))
 
     @router.get("/entries")
     def entries(request: Request, user: CurrentUser) -> Response:
@@ -366,12 +365,12 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/entries/{entry_id}")
     def entry(user: CurrentUser, entry_id: str) -> Response:
         found = one_entry(user, int_param(entry_id, "entry_id") or 0)
-        return FastJSONResponse(entry_json(found, user, directory.some([found.article.source_id])))
+        return FastJSONResponse(entry_json(found, user, directory.some([found.source_id])))
 
     @router.put("/entries/{entry_id}/bookmark")
     def bookmark(user: CurrentUser, entry_id: str) -> Response:
         found = one_entry(user, int_param(entry_id, "entry_id") or 0)
-        feedreader.set_state(storage, user, [found.article.id], starred=not found.starred, totals=ctx.totals)
+        feedreader.set_state(storage, user, [found.id], starred=not found.starred, totals=ctx.totals)
         return Response(status_code=204)
 
     @router.post("/discover")

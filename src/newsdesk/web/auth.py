@@ -232,7 +232,7 @@ def install_accounts(app: FastAPI, storage: Storage, settings: Settings, rendere
             return {}
         found = storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=ids, limit=len(ids)),
                                             with_body=False)
-        return {e.article.id: e for e in found}
+        return {e.id: e for e in found}
 
     renderer.env.globals["article_state"] = article_state
     renderer.env.globals["list_states"] = list_states
