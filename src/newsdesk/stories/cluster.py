@@ -362,6 +362,13 @@ class _Story:
     languages: dict[str, int] = field(default_factory=dict)
     #: sum of the members' unit embeddings (None until a member brings one)
     emb: npt.NDArray[np.float32] | None = None
+    #: np.linalg.norm(emb), kept beside it (_set_emb): every candidate's cosine reads it
+    emb_norm: np.float32 | None = None
+
+
+def _set_emb(story: _Story, emb: npt.NDArray[np.float32] | None) -> None:
+    story.emb = emb
+    story.emb_norm = np.linalg.norm(emb) if emb is not None else None
 
 
 def _aware(dt: datetime) -> datetime:
@@ -414,11 +421,12 @@ class StoryClusterer:
         # (a tariffs article's body names Greenland, Rutte and Trump; its headline names none)
         ents = {f: v for f, v in vec.items() if f.startswith("e:") and f not in feats.body_only}
         ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
+        item_norm = np.linalg.norm(feats.embedding) if feats.embedding is not None else None
         for sid, member, member_sim in self._candidates(vec, norm, idfs):
             story = self._stories[sid]
             centroid_sim = self._dot_centroid(vec, story, idfs) / (norm * story.centroid_norm)
             combined = cfg.centroid_weight * centroid_sim + (1 - cfg.centroid_weight) * member_sim
-            cos = self._cosine(feats.embedding, story.emb)
+            cos = self._cosine(feats.embedding, item_norm, story.emb, story.emb_norm)
             if self._gated(cos):
                 continue
             combined = self._blend(combined, cos)
@@ -561,8 +569,8 @@ class StoryClusterer:
                 int(raw["norm_n"]),
                 float(raw.get("entity_norm", 1.0)),
                 {str(k): int(v) for k, v in raw.get("languages", {}).items()},
-                np.asarray(raw["emb"], dtype=np.float32) if raw.get("emb") is not None else None,
             )
+            _set_emb(story, np.asarray(raw["emb"], dtype=np.float32) if raw.get("emb") is not None else None)
             self._stories[story.id] = story
             heapq.heappush(self._cold_heap, (story.last_seen, story.id))
         self._df = {k: int(v) for k, v in state["df"].items()}
@@ -671,11 +679,13 @@ class StoryClusterer:
         return dot / (norm * story.entity_norm)
 
     @staticmethod
-    def _cosine(a: npt.NDArray[np.float32] | None, b: npt.NDArray[np.float32] | None) -> float | None:
-        """Cosine of two embeddings (unit vectors or sums of them); None when either is missing."""
-        if a is None or b is None:
+    def _cosine(a: npt.NDArray[np.float32] | None, a_norm: np.float32 | None,
+                b: npt.NDArray[np.float32] | None, b_norm: np.float32 | None) -> float | None:
+        """Cosine of two embeddings (unit vectors or sums of them) given their np.linalg.norm, kept
+        beside them (computed once, not per candidate: the same float32s); None when either is missing."""
+        if a is None or b is None or a_norm is None or b_norm is None:
             return None
-        den = float(np.linalg.norm(a) * np.linalg.norm(b))
+        den = float(a_norm * b_norm)
         return float(a @ b) / den if den > 0 else 0.0
 
     def _blend(self, words: float, cos: float | None) -> float:
@@ -717,7 +727,7 @@ class StoryClusterer:
             story.centroid[f] = story.centroid.get(f, 0.0) + w
             story.surface.setdefault(f, feats.surface.get(f, f))
         if feats.embedding is not None:
-            story.emb = feats.embedding.copy() if story.emb is None else story.emb + feats.embedding
+            _set_emb(story, feats.embedding.copy() if story.emb is None else story.emb + feats.embedding)
         if len(story.centroid) > cfg.centroid_features * 2:
             self._prune_centroid(story)
         self._refresh_norm(story)
@@ -766,7 +776,7 @@ class StoryClusterer:
             if other.size + story.size > cfg.max_size:
                 continue
             sim = self._dot_centroid(vec, other, idfs) / (norm * other.centroid_norm)
-            cos = self._cosine(story.emb, other.emb)
+            cos = self._cosine(story.emb, story.emb_norm, other.emb, other.emb_norm)
             if self._gated(cos):
                 continue
             sim = self._blend(sim, cos)
@@ -792,7 +802,7 @@ class StoryClusterer:
             story.surface.setdefault(f, s)
         story.size += other.size
         if other.emb is not None:
-            story.emb = other.emb.copy() if story.emb is None else story.emb + other.emb
+            _set_emb(story, other.emb.copy() if story.emb is None else story.emb + other.emb)
         for lang, n in other.languages.items():
             story.languages[lang] = story.languages.get(lang, 0) + n
         story.first_seen = min(story.first_seen, other.first_seen)
