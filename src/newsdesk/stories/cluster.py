@@ -371,6 +371,23 @@ def _set_emb(story: _Story, emb: npt.NDArray[np.float32] | None) -> None:
     story.emb_norm = np.linalg.norm(emb) if emb is not None else None
 
 
+class _IdfTable(dict[int, float]):
+    """idf by document frequency at one window size: log((N + 2) / (df + 1)) + 1, computed once per
+    df value met (a few hundred distinct values) instead of once per feature read (thousands per
+    assignment: the member and centroid norms). The same expression, so the same floats."""
+
+    __slots__ = ("n2",)
+
+    def __init__(self, n2: int) -> None:
+        super().__init__()
+        #: N + 2, N the documents in the window when the table was made
+        self.n2 = n2
+
+    def __missing__(self, df: int) -> float:
+        value = self[df] = math.log(self.n2 / (df + 1)) + 1.0
+        return value
+
+
 def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
 
@@ -394,6 +411,7 @@ class StoryClusterer:
         #: (last_seen, story id) of warm stories; lazily cleaned
         self._cold_heap: list[tuple[datetime, int]] = []
         self._item_story: dict[str | int, int] = {}
+        self._idf_by_df = _IdfTable(2)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -410,8 +428,8 @@ class StoryClusterer:
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
         feats = features if features is not None else item_features(item, cfg)
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
-        idfs = {f: log(n2 / (df_of(f, 0) + 1)) + 1.0 for f in feats.weights}
+        tab, df_of = self._idfs(), self._df.get  # self._idf, inlined
+        idfs = {f: tab[df_of(f, 0)] for f in feats.weights}
         vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
 
@@ -582,8 +600,15 @@ class StoryClusterer:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _idfs(self) -> _IdfTable:
+        """The idf table of the window as it is now (a new one whenever the window's size moved)."""
+        tab = self._idf_by_df
+        if tab.n2 != self._n_docs + 2:
+            tab = self._idf_by_df = _IdfTable(self._n_docs + 2)
+        return tab
+
     def _idf(self, feature: str) -> float:
-        return math.log((self._n_docs + 2) / (self._df.get(feature, 0) + 1)) + 1.0
+        return self._idfs()[self._df.get(feature, 0)]
 
     def _threshold(self, size: int) -> float:
         cfg = self.config
@@ -621,12 +646,11 @@ class StoryClusterer:
         n_docs = self._n_docs
         stale = np.flatnonzero(np.abs(n_docs - post.norm_n[slots]) > 0.1 * n_docs + 5)  # self._stale
         if len(stale):
-            # idf is log((N + 2) / (df + 1)) (self._idf, inlined): stale norms are many as the window fills
-            n2, log = n_docs + 2, math.log
+            # self._idf, inlined: stale norms are many as the window fills (and after a rebuild)
+            tab = self._idfs()
             for slot in slots[stale].tolist():
                 m = post.members[slot]
-                m.norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2
-                                       for f, w in m.weights.items())) or 1.0
+                m.norm = math.sqrt(sum((w * tab[df_of(f, 0)]) ** 2 for f, w in m.weights.items())) or 1.0
                 m.norm_n = n_docs
                 post.set_norm(m)
         sims = dots / (norm * post.norm[slots])
@@ -659,9 +683,9 @@ class StoryClusterer:
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
         total = ents = 0.0
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get
+        tab, df_of = self._idfs(), self._df.get
         for f, w in story.centroid.items():
-            sq = (w / size * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2  # self._idf(f), inlined
+            sq = (w / size * tab[df_of(f, 0)]) ** 2  # self._idf(f), inlined
             total += sq
             if f.startswith("e:"):
                 ents += sq
@@ -711,8 +735,8 @@ class StoryClusterer:
         for f in feats.weights:
             self._df[f] = self._df.get(f, 0) + 1
         self._n_docs += 1
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
-        norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2 for f, w in feats.weights.items())) or 1.0
+        tab, df_of = self._idfs(), self._df.get  # self._idf, inlined
+        norm = math.sqrt(sum((w * tab[df_of(f, 0)]) ** 2 for f, w in feats.weights.items())) or 1.0
         self._seq += 1
         member = _Member(item.id, story.id, at, dict(feats.weights), norm, self._seq, self._n_docs)
         story.members.append(member)
