@@ -154,11 +154,12 @@ _PLACEMENT_COLUMNS = (story_articles.c.story_id, story_articles.c.how, story_art
 
 def _first_two(kind: str, column: sa.Column[Any], param: str) -> sa.Select[Any]:
     # the first two in id order (`exclude` is skipped in Python: an `article_id != ?` in SQL makes
-    # SQLite read the index as two rowid ranges and sort them in a temporary B-tree), with their story
+    # SQLite read the index as two rowid ranges and sort them in a temporary B-tree), with their
+    # story; as `IN (... LIMIT 2)`: a FROM subquery would be scanned (bounded, but a SCAN in the plan)
     first = sa.select(_fp.c.article_id).where(column == sa.bindparam(param)).order_by(_fp.c.article_id).limit(2)
-    sub = first.subquery()
-    return (sa.select(sa.literal_column(kind).label("kind"), sub.c.article_id, *_PLACEMENT_COLUMNS)
-            .select_from(sub.outerjoin(story_articles, story_articles.c.article_id == sub.c.article_id)))
+    return (sa.select(sa.literal_column(kind).label("kind"), _fp.c.article_id, *_PLACEMENT_COLUMNS)
+            .select_from(_fp.outerjoin(story_articles, story_articles.c.article_id == _fp.c.article_id))
+            .where(_fp.c.article_id.in_(first.scalar_subquery())))
 
 
 #: the article's own placement (kind 0), and the first two articles with its canonical URL (1) and
