@@ -19,17 +19,17 @@ TEXT = ("The harbour authority said on Tuesday that the new quay would open in t
 
 
 class Blinking(SqlStorage):
-    """The real SQLite storage, whose story lookups fail `failures` times first, as they do while
-    PostgreSQL restarts or the disk is full (the driver's OperationalError)."""
+    """The real SQLite storage, whose story lookups (assignment's first read) fail `failures` times
+    first, as they do while PostgreSQL restarts or the disk is full (the driver's OperationalError)."""
 
     failures = 0
     error: type[NewsdeskError] = DatabaseUnavailableError
 
-    def story_of_article(self, article_id: int):  # type: ignore[no-untyped-def]
+    def assignment_lookup(self, article_id: int, canonical_url: str, content_hash: str | None):  # type: ignore[no-untyped-def]
         if self.failures > 0:
             self.failures -= 1
             raise self.error("database error (sqlite): database or disk is full")
-        return super().story_of_article(article_id)
+        return super().assignment_lookup(article_id, canonical_url, content_hash)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from newsdesk.errors import NotFoundError, StorageError
 from newsdesk.models import NewArticle, NewSource
 from newsdesk.storage.sql import SqlStorage
-from newsdesk.stories.records import AssignmentRecord, StoredStory, TopicDefinition
+from newsdesk.stories.records import AssignmentLookup, AssignmentRecord, Placement, StoredStory, TopicDefinition
 from storage.conftest import storage, storage_url  # noqa: F401 - the shared backend fixtures
 
 T0 = datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
@@ -61,6 +61,48 @@ def test_record_assignment_checks_the_generation(storage: SqlStorage) -> None:  
     assert [s.id for s in storage.entity_stories(ent.id)] == [sid]
     with pytest.raises(StorageError):
         storage.record_assignment(AssignmentRecord(a, sid, "again", T0, "cluster"), joined[0])
+
+
+def test_assignment_lookup_answers_as_its_three_reads(storage: SqlStorage) -> None:  # noqa: F811
+    """assignment_lookup: the article's own placement, and what find_duplicate finds (URL before
+    hash, the article itself skipped), with that article's placement, in one statement."""
+    a, b, c = _articles(storage, 3)
+    g, sid = storage.record_assignment(AssignmentRecord(
+        a, None, "Title 0", T0, "new", canonical_url="https://a.example/0", content_hash="h0"), 0) or (0, 0)
+    g, _ = storage.record_assignment(AssignmentRecord(
+        b, sid, "Title 1", T0, "duplicate", 1.0, duplicate_of=a, duplicate_how="hash",
+        canonical_url="https://a.example/1", content_hash="h0"), g) or (0, 0)
+    placed_a = Placement(a, sid, "new", 0.0)
+    placed_b = Placement(b, sid, "duplicate", 1.0, a, "hash")
+    # assigned already: its own placement; its URL is its own alone, its hash is b's too
+    assert storage.assignment_lookup(a, "https://a.example/0", "h0") == AssignmentLookup(
+        placed_a, (b, "hash"), placed_b)
+    assert storage.assignment_lookup(b, "https://a.example/1", None) == AssignmentLookup(placed_b)
+    # a new article: by URL first, then by hash (the first in id order), as find_duplicate says
+    for url, digest in [("https://a.example/0", "h0"), ("https://a.example/1", "h0"), ("https://x.example/", "h0"),
+                        ("https://x.example/", None), ("https://x.example/", ""), ("https://a.example/0", None)]:
+        lookup = storage.assignment_lookup(c, url, digest)
+        assert lookup.done is None
+        assert lookup.duplicate == storage.find_duplicate(url, digest, c)
+        assert lookup.duplicate_placement == (None if lookup.duplicate is None else
+                                              {a: placed_a, b: placed_b}[lookup.duplicate[0]])
+    assert storage.assignment_lookup(c, "https://x.example/", "h0").duplicate == (a, "hash")
+
+
+def test_record_assignment_follows_merges_to_the_live_story(storage: SqlStorage) -> None:  # noqa: F811
+    a, b, c, d = _articles(storage, 4)
+    g, s1 = storage.record_assignment(AssignmentRecord(a, None, "Title 0", T0, "new"), 0) or (0, 0)
+    g, s2 = storage.record_assignment(AssignmentRecord(b, None, "Title 1", T0, "new"), g) or (0, 0)
+    storage.merge_stories(s1, s2, T0)
+    g = storage.story_generation()
+    # the clusterer still knows s1: the article joins the story s1 went into
+    g, joined = storage.record_assignment(AssignmentRecord(c, s1, "Title 2", T0, "cluster", 0.3), g) or (0, 0)
+    assert joined == s2 and storage.story_of_article(c).story_id == s2  # type: ignore[union-attr]
+    assert storage.get_story(s2).size == 3
+    # a story that is gone: NotFoundError, and nothing is stored, the generation included
+    with pytest.raises(NotFoundError):
+        storage.record_assignment(AssignmentRecord(d, 12345, "Title 3", T0, "cluster", 0.3), g)
+    assert storage.story_of_article(d) is None and storage.story_generation() == g
 
 
 def test_story_counts_follow_joins_and_deleted_sources(storage: SqlStorage) -> None:  # noqa: F811

@@ -16,11 +16,13 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from fastapi.testclient import TestClient
 
+from newsdesk.errors import NotFoundError
 from newsdesk.models import NewArticle, NewSource
 from newsdesk.services import stories as story_service
 from newsdesk.settings import load_settings
 from newsdesk.storage import open_storage
 from newsdesk.storage.sql import SqlStorage
+from newsdesk.stories.records import AssignmentRecord
 from newsdesk.web.app import create_app
 
 T0 = datetime(2026, 1, 20, 18, 0, tzinfo=UTC)
@@ -108,6 +110,35 @@ def test_a_restarted_process_continues_the_same_stories(storage: SqlStorage, wor
     result = story_service.assign_article(storage, late)
     member = storage.story_of_article(world["nl"])
     assert member is not None and result.story_id == member.story_id
+
+
+def test_a_target_story_that_is_gone_starts_a_new_one(storage: SqlStorage, world: dict[str, int]) -> None:
+    """The clusterer's story maps to a stored story that is not there (storage follows merged_into
+    and raises NotFoundError in the write): the article starts a story, as when the clusterer says so."""
+    storm_sid = storage.story_of_article(world["storm"]).story_id  # type: ignore[union-attr]
+    engine = story_service._engines[storage.url]
+    engine.to_db = {k: (987_654 if v == storm_sid else v) for k, v in engine.to_db.items()}
+    src = storage.add_source(NewSource(url="https://nu.example/feed", title="NU"), T0).id
+    later = _add(storage, src, "https://nu.example/7", "Storm Jorien floods Dutch towns, trains halted",
+                 BODY_STORM.replace("Thursday", "Friday"), "en", T0 + timedelta(hours=6))
+    refused: list[int | None] = []
+    record = storage.record_assignment
+
+    def recording(rec: AssignmentRecord, generation: int) -> tuple[int, int] | None:
+        try:
+            return record(rec, generation)
+        except NotFoundError:
+            refused.append(rec.story_id)
+            raise
+
+    storage.record_assignment = recording  # type: ignore[method-assign]
+    result = story_service.assign_article(storage, later)
+    assert refused == [987_654]  # the clusterer did put it into the storm story
+    assert (result.how, result.score) == ("new", 0.0)
+    assert result.story_id not in (storm_sid, 987_654)
+    member = storage.story_of_article(later)
+    assert member is not None and (member.story_id, member.how) == (result.story_id, "new")
+    assert storage.get_story(result.story_id).size == 1
 
 
 def test_split_and_merge_are_kept(storage: SqlStorage, world: dict[str, int]) -> None:

@@ -24,7 +24,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,8 +43,11 @@ from ..stories.records import (
     HOW_CLUSTER,
     HOW_DUPLICATE,
     HOW_NEW,
+    MERGE_HOPS,
+    AssignmentLookup,
     AssignmentRecord,
     EntityRecord,
+    Placement,
     StoredStory,
     StoryMember,
     Topic,
@@ -94,7 +97,7 @@ TEXT_CHARS = 4000
 #: attempts when other writers keep moving the generation
 ATTEMPTS = 5
 #: merged_into links followed from a story to the one it ended in (merges are not repointed)
-MAX_HOPS = 50
+MAX_HOPS = MERGE_HOPS
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ def _rebuild(storage: Storage, config: ClusterConfig) -> _Engine:
     return _Engine(clusterer, near, generation, to_db, replayed)
 
 
-def _root(storage: Storage, member: StoryMember) -> int:
+def _root(storage: Storage, member: StoryMember | Placement) -> int:
     return member.duplicate_of if member.duplicate_of is not None else member.article_id
 
 
@@ -266,20 +269,22 @@ def assign_article(storage: Storage, article_id: int, config: ClusterConfig | No
     with _lock(storage.url):
         engine = _engines.get(storage.url)
         for _ in range(ATTEMPTS + 1):  # + 1: a stale kept engine costs one attempt
-            # checked on every attempt: the writer that moved the generation may have been another
-            # worker assigning this very article (a sweep after a restart, say)
-            done = storage.story_of_article(article_id)
-            if done is not None:
-                return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
-                                    done.duplicate_how)
             if prepared is None:
                 prepared = prepare_article(storage.get_article(article_id), cfg)
+            # checked on every attempt: the writer that moved the generation may have been another
+            # worker assigning this very article (a sweep after a restart, say); read in one
+            # statement with the duplicate lookups
+            lookup = storage.assignment_lookup(article_id, prepared.canon, prepared.digest)
+            if lookup.done is not None:
+                done = lookup.done
+                return AssignResult(article_id, done.story_id, done.how, done.score, done.duplicate_of,
+                                    done.duplicate_how)
             # a kept engine is not checked against the stored generation here (a read per article,
             # under the lock): record_assignment checks it, and refuses what a stale engine computed
             # (engine = None below, rebuilt on the next attempt)
             if engine is None:
                 engine = _engines[storage.url] = _rebuild(storage, cfg)
-            result = _assign_once(storage, engine, prepared)
+            result = _assign_once(storage, engine, prepared, lookup)
             if result is not None:
                 return result
             engine = None  # someone else wrote meanwhile: what we computed is stale
@@ -321,28 +326,29 @@ def sweep_unassigned(storage: Storage, config: ClusterConfig | None = None, *, n
                 assigned += 1
 
 
-def _assign_once(storage: Storage, engine: _Engine, prepared: PreparedArticle) -> AssignResult | None:
+def _assign_once(storage: Storage, engine: _Engine, prepared: PreparedArticle,
+                 lookup: AssignmentLookup) -> AssignResult | None:
     p = prepared
     article_id, title, at, canon, digest, entity_rows = p.article_id, p.title, p.at, p.canon, p.digest, p.entity_rows
 
-    duplicate = storage.find_duplicate(canon, digest, article_id)
+    duplicate = lookup.duplicate
+    original: StoryMember | Placement | None = lookup.duplicate_placement
     if duplicate is None and p.signature is not None:
         for key, _score in engine.near.query_scored_signature(p.signature):
             if int(key) != article_id:
                 duplicate = (int(key), "near")
+                original = storage.story_of_article(duplicate[0])
                 break
-    if duplicate is not None:
-        original = storage.story_of_article(duplicate[0])
-        if original is not None:
-            root = _root(storage, original)
-            rec = AssignmentRecord(
-                article_id, original.story_id, title, at, HOW_DUPLICATE, 1.0, duplicate_of=root,
-                duplicate_how=duplicate[1], canonical_url=canon, content_hash=digest, entities=entity_rows)
-            stored = storage.record_assignment(rec, engine.generation)
-            if stored is None:
-                return None
-            engine.generation = stored[0]
-            return AssignResult(article_id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
+    if duplicate is not None and original is not None:
+        root = _root(storage, original)
+        rec = AssignmentRecord(
+            article_id, original.story_id, title, at, HOW_DUPLICATE, 1.0, duplicate_of=root,
+            duplicate_how=duplicate[1], canonical_url=canon, content_hash=digest, entities=entity_rows)
+        stored = storage.record_assignment(rec, engine.generation)
+        if stored is None:
+            return None
+        engine.generation = stored[0]
+        return AssignResult(article_id, stored[1], HOW_DUPLICATE, 1.0, root, duplicate[1])
 
     same = p.config == engine.clusterer.config
     a: Assignment = engine.clusterer.assign(p.item, p.features if same else None)
@@ -358,28 +364,25 @@ def _assign_once(storage: Storage, engine: _Engine, prepared: PreparedArticle) -
         except NotFoundError:
             continue
         merged.append(db_id)
-    if story_id is not None:
-        try:
-            target = storage.get_story(story_id, outlets=False)
-            hops = 0
-            while target.merged_into is not None and hops < MAX_HOPS:  # merged, maybe more than once
-                target = storage.get_story(target.merged_into, outlets=False)
-                hops += 1
-            story_id = target.id if target.merged_into is None else None
-        except NotFoundError:
-            story_id = None
     how = HOW_NEW if story_id is None else HOW_CLUSTER
     rec = AssignmentRecord(
         article_id, story_id, title, at, how, a.score if story_id is not None else 0.0,
         a.shared_entities, a.shared_terms, merged=tuple(merged), canonical_url=canon, content_hash=digest,
         entities=entity_rows)
-    stored = storage.record_assignment(rec, engine.generation)
+    try:
+        # storage follows the target's merged_into links (merged, maybe more than once) in the
+        # write's own transaction
+        stored = storage.record_assignment(rec, engine.generation)
+    except NotFoundError:
+        # the target story is gone, or merged over more than MERGE_HOPS links: start a new one
+        rec = replace(rec, story_id=None, how=HOW_NEW, score=0.0)
+        stored = storage.record_assignment(rec, engine.generation)
     if stored is None:
         return None
     engine.generation, db_story = stored
     engine.to_db[a.story_id] = db_story
     engine.near.add_signature(str(article_id), p.signature, at)
-    return AssignResult(article_id, db_story, how, rec.score)
+    return AssignResult(article_id, db_story, rec.how, rec.score)
 
 
 def assign_article_safely(storage: Storage, article_id: int,

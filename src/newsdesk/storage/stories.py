@@ -26,8 +26,11 @@ from ..errors import NotFoundError, StorageError
 from ..models import ArticleListItem
 from ..stories.records import (
     HOW_OPERATOR,
+    MERGE_HOPS,
+    AssignmentLookup,
     AssignmentRecord,
     EntityRecord,
+    Placement,
     StoredStory,
     StoryMember,
     Topic,
@@ -139,6 +142,61 @@ story_assigner = sa.Table(
     sa.Column("lease_until", UTCDateTime),
 )
 
+# -- the statements of one assignment, built once: assignment runs them under the story lock, and
+# building a Core statement (and its cache key) per call costs more than SQLite takes to run it.
+# Values are bound at execution; bind names start with p_ (a name equal to a column of the
+# updated table is reserved for its SET clause).
+
+_fp = article_fingerprints
+_PLACEMENT_COLUMNS = (story_articles.c.story_id, story_articles.c.how, story_articles.c.score,
+                      story_articles.c.duplicate_of, story_articles.c.duplicate_how)
+
+
+def _first_two(kind: str, column: sa.Column[Any], param: str) -> sa.Select[Any]:
+    # the first two in id order (`exclude` is skipped in Python: an `article_id != ?` in SQL makes
+    # SQLite read the index as two rowid ranges and sort them in a temporary B-tree), with their
+    # story; as `IN (... LIMIT 2)`: a FROM subquery would be scanned (bounded, but a SCAN in the plan)
+    first = sa.select(_fp.c.article_id).where(column == sa.bindparam(param)).order_by(_fp.c.article_id).limit(2)
+    return (sa.select(sa.literal_column(kind).label("kind"), _fp.c.article_id, *_PLACEMENT_COLUMNS)
+            .select_from(_fp.outerjoin(story_articles, story_articles.c.article_id == _fp.c.article_id))
+            .where(_fp.c.article_id.in_(first.scalar_subquery())))
+
+
+#: the article's own placement (kind 0), and the first two articles with its canonical URL (1) and
+#: with its content hash (2), each with its placement: the idempotency check and the duplicate lookups
+_LOOKUP = sa.union_all(
+    sa.select(sa.literal_column("0").label("kind"), story_articles.c.article_id, *_PLACEMENT_COLUMNS)
+    .where(story_articles.c.article_id == sa.bindparam("p_article")),
+    _first_two("1", _fp.c.canonical_url, "p_url"),
+    _first_two("2", _fp.c.content_hash, "p_hash"),
+)
+_GENERATION_BUMP = (sa.update(story_state)
+                    .where(story_state.c.id == 1, story_state.c.generation == sa.bindparam("p_expected"))
+                    .values(generation=sa.bindparam("p_next")))
+_PG_LOCK = sa.select(sa.func.pg_advisory_xact_lock(_PG_STORY_LOCK))
+_PLACED = sa.select(story_articles.c.story_id).where(story_articles.c.article_id == sa.bindparam("p_article"))
+_STORY_LINK = sa.select(stories.c.merged_into).where(stories.c.id == sa.bindparam("p_story"))
+#: the article's time as stored (rec.at if the row were gone)
+_ARTICLE_AT = sa.func.coalesce(
+    sa.select(articles.c.sort_at).where(articles.c.id == sa.bindparam("p_article")).scalar_subquery(),
+    sa.bindparam("p_at", type_=UTCDateTime()))
+_NEW_STORY_OF_ONE = sa.insert(stories).values(
+    title=sa.bindparam("p_title"), first_seen=_ARTICLE_AT, last_seen=_ARTICLE_AT, size=1, merged_into=None,
+    locked=False).returning(stories.c.id)
+_NEW_STORY_EMPTY = sa.insert(stories).values(
+    title=sa.bindparam("p_title"), first_seen=sa.bindparam("p_at", type_=UTCDateTime()),
+    last_seen=sa.bindparam("p_at", type_=UTCDateTime()), size=0, merged_into=None,
+    locked=False).returning(stories.c.id)
+_JOIN_STORY = sa.update(stories).where(stories.c.id == sa.bindparam("p_story")).values(
+    size=stories.c.size + 1,
+    first_seen=sa.case((stories.c.first_seen > _ARTICLE_AT, _ARTICLE_AT), else_=stories.c.first_seen),
+    last_seen=sa.case((stories.c.last_seen < _ARTICLE_AT, _ARTICLE_AT), else_=stories.c.last_seen))
+_INSERT_PLACEMENT = sa.insert(story_articles)
+_INSERT_FINGERPRINT = sa.insert(article_fingerprints)
+_ENTITY_IDS = sa.select(entities.c.key, entities.c.id).where(entities.c.key.in_(sa.bindparam("p_keys", expanding=True)))
+_INSERT_ENTITY = sa.insert(entities).returning(entities.c.id)
+_INSERT_ARTICLE_ENTITIES = sa.insert(article_entities)
+
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 _MEMBER_COLUMNS = (
     story_articles.c.article_id,
@@ -188,6 +246,11 @@ def _member(row: Any) -> StoryMember:
         shared_terms=_json_list(row.shared_terms), duplicate_of=row.duplicate_of, duplicate_how=row.duplicate_how)
 
 
+def _placement(row: Any) -> Placement:
+    return Placement(int(row.article_id), int(row.story_id), row.how, float(row.score), row.duplicate_of,
+                     row.duplicate_how)
+
+
 def _item(row: Any) -> ArticleListItem:
     return ArticleListItem(id=row.id, source_id=row.source_id, source_title=row.source_title, url=row.url,
                            title=row.title, sort_at=row.sort_at, language=row.language, image_url=row.image_url,
@@ -214,10 +277,17 @@ class StoriesStorage(Protocol):
 
     def record_assignment(self, rec: AssignmentRecord, expected_generation: int) -> tuple[int, int] | None:
         """Store an assignment if the generation is still `expected_generation`: (new generation,
-        story id). None when another writer got there first (rebuild and retry)."""
+        story id). None when another writer got there first (rebuild and retry). A `rec.story_id`
+        merged into another story joins the one its merged_into links end in; NotFoundError (and
+        nothing stored) when that story is gone or the chain is longer than MERGE_HOPS."""
 
     def find_duplicate(self, canonical_url: str, content_hash: str | None, exclude: int) -> tuple[int, str] | None:
         """An earlier article with the same canonical URL ("url") or content hash ("hash")."""
+
+    def assignment_lookup(self, article_id: int, canonical_url: str, content_hash: str | None) -> AssignmentLookup:
+        """In one statement, what assignment reads first: the article's own placement (it is
+        assigned already), and what find_duplicate(canonical_url, content_hash, article_id) finds,
+        with that article's placement."""
 
     def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
         """Assigned articles listed at or after `since`, in assignment order (oldest first)."""
@@ -304,14 +374,13 @@ class StoriesMixin:
 
     def _story_lock(self, conn: sa.Connection) -> None:
         if self._backend.name == "postgresql":
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_STORY_LOCK)))
+            conn.execute(_PG_LOCK)
 
     def _bump(self, conn: sa.Connection, expected: int | None) -> int | None:
         self._story_lock(conn)
         if expected is not None:
             # the common case in one statement: the generation is the one expected
-            moved = conn.execute(sa.update(story_state).where(
-                story_state.c.id == 1, story_state.c.generation == expected).values(generation=expected + 1))
+            moved = conn.execute(_GENERATION_BUMP, {"p_expected": expected, "p_next": expected + 1})
             if moved.rowcount == 1:
                 return expected + 1
         current = conn.execute(sa.select(story_state.c.generation).where(story_state.c.id == 1)).scalar()
@@ -333,65 +402,70 @@ class StoriesMixin:
             generation = self._bump(conn, expected_generation)
             if generation is None:
                 return None
-            if conn.execute(sa.select(story_articles.c.story_id).where(
-                    story_articles.c.article_id == rec.article_id)).scalar() is not None:
+            if conn.execute(_PLACED, {"p_article": rec.article_id}).scalar() is not None:
                 raise StorageError(f"article {rec.article_id} is in a story already")
             # a new story holds this article alone: stored with its size and times (what
             # _refresh_story would count) at once; most assignments start a story
             fresh = rec.story_id is None and not rec.merged
+            article = {"p_article": rec.article_id, "p_at": rec.at}
             if rec.story_id is None:
-                at: Any = rec.at
-                if fresh:
-                    at = sa.func.coalesce(sa.select(articles.c.sort_at).where(articles.c.id == rec.article_id)
-                                          .scalar_subquery(), rec.at)
-                story_id = int(conn.execute(sa.insert(stories).values(
-                    title=(rec.title or "")[:1000], first_seen=at, last_seen=at, size=1 if fresh else 0,
-                    merged_into=None, locked=False).returning(stories.c.id)).scalar_one())
+                title = (rec.title or "")[:1000]
+                story_id = int(conn.execute(_NEW_STORY_OF_ONE, {**article, "p_title": title}).scalar_one() if fresh
+                               else conn.execute(_NEW_STORY_EMPTY, {"p_at": rec.at, "p_title": title}).scalar_one())
             else:
-                story_id = rec.story_id
+                # read here, in the transaction the generation check serialises, not before it
+                story_id = self._live_story(conn, rec.story_id)
             for other in rec.merged:
                 if other != story_id:
                     self._move_story(conn, other, story_id)
-            conn.execute(sa.insert(story_articles).values(
-                article_id=rec.article_id, story_id=story_id, how=rec.how, score=float(rec.score),
-                shared_entities=json.dumps(list(rec.shared_entities)), shared_terms=json.dumps(list(rec.shared_terms)),
-                duplicate_of=rec.duplicate_of, duplicate_how=rec.duplicate_how,
+            conn.execute(_INSERT_PLACEMENT, {
+                "article_id": rec.article_id, "story_id": story_id, "how": rec.how, "score": float(rec.score),
+                "shared_entities": json.dumps(list(rec.shared_entities)),
+                "shared_terms": json.dumps(list(rec.shared_terms)),
+                "duplicate_of": rec.duplicate_of, "duplicate_how": rec.duplicate_how,
                 # wall-clock time: the clusterer is rebuilt from what was assigned lately
-                assigned_at=datetime.now(UTC)))
+                "assigned_at": datetime.now(UTC)})
             if rec.merged:
                 self._refresh_story(conn, story_id)
             elif not fresh:
                 # one more article: counted on, not recounted over the story's rows (bounded by its
                 # size, up to 1,000). Articles leave stories only with their source (delete_source
                 # recounts what it touched), by split and merge (both recount).
-                at = sa.func.coalesce(sa.select(articles.c.sort_at).where(articles.c.id == rec.article_id)
-                                      .scalar_subquery(), sa.literal(rec.at, stories.c.first_seen.type))
-                conn.execute(sa.update(stories).where(stories.c.id == story_id).values(
-                    size=stories.c.size + 1,
-                    first_seen=sa.case((at < stories.c.first_seen, at), else_=stories.c.first_seen),
-                    last_seen=sa.case((at > stories.c.last_seen, at), else_=stories.c.last_seen)))
-            conn.execute(sa.insert(article_fingerprints).values(
-                article_id=rec.article_id, canonical_url=rec.canonical_url[:2048], content_hash=rec.content_hash))
+                conn.execute(_JOIN_STORY, {**article, "p_story": story_id})
+            conn.execute(_INSERT_FINGERPRINT, {"article_id": rec.article_id, "canonical_url": rec.canonical_url[:2048],
+                                               "content_hash": rec.content_hash})
             if rec.entities:
                 ids = self._entity_ids(conn, rec.entities)
                 counts: dict[int, int] = {}
                 for key, _name, _type, count in rec.entities:
                     counts.setdefault(ids[key[:200]], count)
-                conn.execute(sa.insert(article_entities), [
+                conn.execute(_INSERT_ARTICLE_ENTITIES, [
                     {"article_id": rec.article_id, "entity_id": entity_id, "count": count}
                     for entity_id, count in counts.items()])
             return generation, story_id
 
+    def _live_story(self, conn: sa.Connection, story_id: int) -> int:
+        """The story `story_id` ended in, following merged_into (merges are not repointed);
+        NotFoundError when it is gone or the chain is longer than MERGE_HOPS."""
+        current = story_id
+        for _ in range(MERGE_HOPS + 1):
+            row = conn.execute(_STORY_LINK, {"p_story": current}).one_or_none()
+            if row is None:
+                raise NotFoundError(f"no story with id {current}")
+            if row.merged_into is None:
+                return current
+            current = int(row.merged_into)
+        raise NotFoundError(f"story {story_id} was merged more than {MERGE_HOPS} times over")
+
     def _entity_ids(self, conn: sa.Connection, rows: Sequence[tuple[str, str, str, int]]) -> dict[str, int]:
         """Entity key -> id, adding the unknown ones: one lookup for all, not one per entity."""
         keys = list(dict.fromkeys(key[:200] for key, _, _, _ in rows))
-        found = {str(k): int(i) for k, i in conn.execute(
-            sa.select(entities.c.key, entities.c.id).where(entities.c.key.in_(keys)))}
+        found = {str(k): int(i) for k, i in conn.execute(_ENTITY_IDS, {"p_keys": keys})}
         for key, name, type_, _count in rows:
             key = key[:200]
             if key not in found:
-                found[key] = int(conn.execute(sa.insert(entities).values(key=key, name=name[:300], type=type_[:16])
-                                              .returning(entities.c.id)).scalar_one())
+                found[key] = int(conn.execute(_INSERT_ENTITY, {"key": key, "name": name[:300], "type": type_[:16]})
+                                 .scalar_one())
         return found
 
     def _refresh_story(self, conn: sa.Connection, story_id: int) -> None:
@@ -454,6 +528,25 @@ class StoriesMixin:
                 if found is not None:
                     return found, "hash"
         return None
+
+    def assignment_lookup(self, article_id: int, canonical_url: str, content_hash: str | None) -> AssignmentLookup:
+        with self._read() as conn:
+            rows = conn.execute(_LOOKUP, {"p_article": article_id, "p_url": canonical_url[:2048],
+                                          "p_hash": content_hash or None}).all()
+        done = None
+        found: dict[int, list[Any]] = {1: [], 2: []}
+        for row in rows:
+            if int(row.kind) == 0:
+                done = _placement(row)
+            else:
+                found[int(row.kind)].append(row)
+        # as find_duplicate: by URL first, then by hash, the first in id order that is not this one
+        for kind, how in ((1, "url"), (2, "hash")):
+            for row in sorted(found[kind], key=lambda r: int(r.article_id)):
+                if row.article_id != article_id:
+                    placed = _placement(row) if row.story_id is not None else None
+                    return AssignmentLookup(done, (int(row.article_id), how), placed)
+        return AssignmentLookup(done)
 
     def window_articles(self, since: datetime, limit: int) -> list[WindowArticle]:
         stmt = (

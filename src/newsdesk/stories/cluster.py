@@ -362,6 +362,30 @@ class _Story:
     languages: dict[str, int] = field(default_factory=dict)
     #: sum of the members' unit embeddings (None until a member brings one)
     emb: npt.NDArray[np.float32] | None = None
+    #: np.linalg.norm(emb), kept beside it (_set_emb): every candidate's cosine reads it
+    emb_norm: np.float32 | None = None
+
+
+def _set_emb(story: _Story, emb: npt.NDArray[np.float32] | None) -> None:
+    story.emb = emb
+    story.emb_norm = np.linalg.norm(emb) if emb is not None else None
+
+
+class _IdfTable(dict[int, float]):
+    """idf by document frequency at one window size: log((N + 2) / (df + 1)) + 1, computed once per
+    df value met (a few hundred distinct values) instead of once per feature read (thousands per
+    assignment: the member and centroid norms). The same expression, so the same floats."""
+
+    __slots__ = ("n2",)
+
+    def __init__(self, n2: int) -> None:
+        super().__init__()
+        #: N + 2, N the documents in the window when the table was made
+        self.n2 = n2
+
+    def __missing__(self, df: int) -> float:
+        value = self[df] = math.log(self.n2 / (df + 1)) + 1.0
+        return value
 
 
 def _aware(dt: datetime) -> datetime:
@@ -387,6 +411,7 @@ class StoryClusterer:
         #: (last_seen, story id) of warm stories; lazily cleaned
         self._cold_heap: list[tuple[datetime, int]] = []
         self._item_story: dict[str | int, int] = {}
+        self._idf_by_df = _IdfTable(2)
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -403,8 +428,8 @@ class StoryClusterer:
             sid = self._item_story[item.id]
             return Assignment(item.id, sid, False, 1.0, item.id)
         feats = features if features is not None else item_features(item, cfg)
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
-        idfs = {f: log(n2 / (df_of(f, 0) + 1)) + 1.0 for f in feats.weights}
+        tab, df_of = self._idfs(), self._df.get  # self._idf, inlined
+        idfs = {f: tab[df_of(f, 0)] for f in feats.weights}
         vec = {f: w * idfs[f] for f, w in feats.weights.items()}
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
 
@@ -414,11 +439,12 @@ class StoryClusterer:
         # (a tariffs article's body names Greenland, Rutte and Trump; its headline names none)
         ents = {f: v for f, v in vec.items() if f.startswith("e:") and f not in feats.body_only}
         ent_norm = math.sqrt(sum(v * v for v in ents.values())) or 1.0
+        item_norm = np.linalg.norm(feats.embedding) if feats.embedding is not None else None
         for sid, member, member_sim in self._candidates(vec, norm, idfs):
             story = self._stories[sid]
             centroid_sim = self._dot_centroid(vec, story, idfs) / (norm * story.centroid_norm)
             combined = cfg.centroid_weight * centroid_sim + (1 - cfg.centroid_weight) * member_sim
-            cos = self._cosine(feats.embedding, story.emb)
+            cos = self._cosine(feats.embedding, item_norm, story.emb, story.emb_norm)
             if self._gated(cos):
                 continue
             combined = self._blend(combined, cos)
@@ -561,8 +587,8 @@ class StoryClusterer:
                 int(raw["norm_n"]),
                 float(raw.get("entity_norm", 1.0)),
                 {str(k): int(v) for k, v in raw.get("languages", {}).items()},
-                np.asarray(raw["emb"], dtype=np.float32) if raw.get("emb") is not None else None,
             )
+            _set_emb(story, np.asarray(raw["emb"], dtype=np.float32) if raw.get("emb") is not None else None)
             self._stories[story.id] = story
             heapq.heappush(self._cold_heap, (story.last_seen, story.id))
         self._df = {k: int(v) for k, v in state["df"].items()}
@@ -574,8 +600,15 @@ class StoryClusterer:
 
     # -- internals ------------------------------------------------------------------------------
 
+    def _idfs(self) -> _IdfTable:
+        """The idf table of the window as it is now (a new one whenever the window's size moved)."""
+        tab = self._idf_by_df
+        if tab.n2 != self._n_docs + 2:
+            tab = self._idf_by_df = _IdfTable(self._n_docs + 2)
+        return tab
+
     def _idf(self, feature: str) -> float:
-        return math.log((self._n_docs + 2) / (self._df.get(feature, 0) + 1)) + 1.0
+        return self._idfs()[self._df.get(feature, 0)]
 
     def _threshold(self, size: int) -> float:
         cfg = self.config
@@ -613,12 +646,11 @@ class StoryClusterer:
         n_docs = self._n_docs
         stale = np.flatnonzero(np.abs(n_docs - post.norm_n[slots]) > 0.1 * n_docs + 5)  # self._stale
         if len(stale):
-            # idf is log((N + 2) / (df + 1)) (self._idf, inlined): stale norms are many as the window fills
-            n2, log = n_docs + 2, math.log
+            # self._idf, inlined: stale norms are many as the window fills (and after a rebuild)
+            tab = self._idfs()
             for slot in slots[stale].tolist():
                 m = post.members[slot]
-                m.norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2
-                                       for f, w in m.weights.items())) or 1.0
+                m.norm = math.sqrt(sum((w * tab[df_of(f, 0)]) ** 2 for f, w in m.weights.items())) or 1.0
                 m.norm_n = n_docs
                 post.set_norm(m)
         sims = dots / (norm * post.norm[slots])
@@ -651,9 +683,9 @@ class StoryClusterer:
     def _refresh_norm(self, story: _Story) -> None:
         size = max(story.size, 1)
         total = ents = 0.0
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get
+        tab, df_of = self._idfs(), self._df.get
         for f, w in story.centroid.items():
-            sq = (w / size * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2  # self._idf(f), inlined
+            sq = (w / size * tab[df_of(f, 0)]) ** 2  # self._idf(f), inlined
             total += sq
             if f.startswith("e:"):
                 ents += sq
@@ -671,11 +703,13 @@ class StoryClusterer:
         return dot / (norm * story.entity_norm)
 
     @staticmethod
-    def _cosine(a: npt.NDArray[np.float32] | None, b: npt.NDArray[np.float32] | None) -> float | None:
-        """Cosine of two embeddings (unit vectors or sums of them); None when either is missing."""
-        if a is None or b is None:
+    def _cosine(a: npt.NDArray[np.float32] | None, a_norm: np.float32 | None,
+                b: npt.NDArray[np.float32] | None, b_norm: np.float32 | None) -> float | None:
+        """Cosine of two embeddings (unit vectors or sums of them) given their np.linalg.norm, kept
+        beside them (computed once, not per candidate: the same float32s); None when either is missing."""
+        if a is None or b is None or a_norm is None or b_norm is None:
             return None
-        den = float(np.linalg.norm(a) * np.linalg.norm(b))
+        den = float(a_norm * b_norm)
         return float(a @ b) / den if den > 0 else 0.0
 
     def _blend(self, words: float, cos: float | None) -> float:
@@ -701,8 +735,8 @@ class StoryClusterer:
         for f in feats.weights:
             self._df[f] = self._df.get(f, 0) + 1
         self._n_docs += 1
-        n2, log, df_of = self._n_docs + 2, math.log, self._df.get  # self._idf, inlined
-        norm = math.sqrt(sum((w * (log(n2 / (df_of(f, 0) + 1)) + 1.0)) ** 2 for f, w in feats.weights.items())) or 1.0
+        tab, df_of = self._idfs(), self._df.get  # self._idf, inlined
+        norm = math.sqrt(sum((w * tab[df_of(f, 0)]) ** 2 for f, w in feats.weights.items())) or 1.0
         self._seq += 1
         member = _Member(item.id, story.id, at, dict(feats.weights), norm, self._seq, self._n_docs)
         story.members.append(member)
@@ -717,7 +751,7 @@ class StoryClusterer:
             story.centroid[f] = story.centroid.get(f, 0.0) + w
             story.surface.setdefault(f, feats.surface.get(f, f))
         if feats.embedding is not None:
-            story.emb = feats.embedding.copy() if story.emb is None else story.emb + feats.embedding
+            _set_emb(story, feats.embedding.copy() if story.emb is None else story.emb + feats.embedding)
         if len(story.centroid) > cfg.centroid_features * 2:
             self._prune_centroid(story)
         self._refresh_norm(story)
@@ -766,7 +800,7 @@ class StoryClusterer:
             if other.size + story.size > cfg.max_size:
                 continue
             sim = self._dot_centroid(vec, other, idfs) / (norm * other.centroid_norm)
-            cos = self._cosine(story.emb, other.emb)
+            cos = self._cosine(story.emb, story.emb_norm, other.emb, other.emb_norm)
             if self._gated(cos):
                 continue
             sim = self._blend(sim, cos)
@@ -792,7 +826,7 @@ class StoryClusterer:
             story.surface.setdefault(f, s)
         story.size += other.size
         if other.emb is not None:
-            story.emb = other.emb.copy() if story.emb is None else story.emb + other.emb
+            _set_emb(story, other.emb.copy() if story.emb is None else story.emb + other.emb)
         for lang, n in other.languages.items():
             story.languages[lang] = story.languages.get(lang, 0) + n
         story.first_seen = min(story.first_seen, other.first_seen)

@@ -13,8 +13,11 @@ from datetime import datetime
 from typing import Any
 
 __all__ = [
+    "MERGE_HOPS",
+    "AssignmentLookup",
     "AssignmentRecord",
     "EntityRecord",
+    "Placement",
     "StoredStory",
     "StoryMember",
     "Topic",
@@ -25,6 +28,8 @@ __all__ = [
 
 #: how an article came into its story
 HOW_NEW, HOW_CLUSTER, HOW_DUPLICATE, HOW_OPERATOR = "new", "cluster", "duplicate", "operator"
+#: merged_into links followed from a story to the one it ended in (merges are not repointed)
+MERGE_HOPS = 50
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,31 @@ class StoryMember:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where an article is: its story_articles row, as assignment reads it (no article columns)."""
+
+    article_id: int
+    story_id: int
+    how: str
+    score: float
+    duplicate_of: int | None = None
+    duplicate_how: str | None = None
+
+
+@dataclass(frozen=True)
+class AssignmentLookup:
+    """What assignment reads before it scores an article, in one statement (assignment_lookup)."""
+
+    #: the article's own placement: it is assigned already (assignment is idempotent)
+    done: Placement | None
+    #: the first earlier article with the same canonical URL ("url"), else the same content hash
+    #: ("hash"): (article id, how)
+    duplicate: tuple[int, str] | None = None
+    #: where that duplicate is (None when it is in no story)
+    duplicate_placement: Placement | None = None
+
+
+@dataclass(frozen=True)
 class EntityRecord:
     id: int
     #: the stable key across spellings and languages: "place:greenland"
@@ -97,7 +127,8 @@ class AssignmentRecord:
     """What assigning one article decided, stored in one transaction."""
 
     article_id: int
-    #: the stored story to join; None starts a new story titled `title`
+    #: the stored story to join (or the one it was merged into: record_assignment follows
+    #: merged_into, at most MERGE_HOPS links); None starts a new story titled `title`
     story_id: int | None
     title: str
     at: datetime
