@@ -208,9 +208,8 @@ def search_page(storage: Storage, query: str, *, page: str | None = None) -> Lis
     number = parse_page_number(page)
     if not context.query:
         return Listing(context, (), total=0)
-    counted = storage.count_search(context.query)
+    items, counted = storage.search_and_count(context.query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     total = min(counted, SEARCH_COUNT_LIMIT)
-    items = storage.search_articles(context.query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     more = number * PAGE_SIZE < counted and number < MAX_SEARCH_PAGE and len(items) == PAGE_SIZE
     return Listing(
         context,
