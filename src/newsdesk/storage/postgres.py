@@ -130,7 +130,10 @@ class PostgresBackend:
 #: id spans below the newest article that are searched first, widening in turn, before the whole
 #: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
 #: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids (a BitmapAnd with the primary key) took 0.23 s (load ~14)
+#: with the newest 10,000 ids (a BitmapAnd with the primary key) took 0.23 s (load ~14). Since
+#: migration 0011 the GIN index holds the id too (btree_gin), so a window's id range is
+#: intersected inside the one GIN scan, which skips the word's older postings: 1.6 ms for
+#: 'government' in the newest 10,000 ids, where the bitmap of all its matches took 100-200 ms
 SEARCH_WINDOWS = (10_000, 50_000, 250_000)
 
 
