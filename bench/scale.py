@@ -341,7 +341,7 @@ def calls(args: argparse.Namespace) -> None:
     if user is not None:
         query = EntryQuery(user_id=user.id, limit=100)
         todo["feedreader.entries(limit=100)"] = lambda: feedreader.entries(storage, query)
-        todo["feedreader.count_entries (miniflux total)"] = lambda: feedreader.count_entries(storage, query)
+        todo["feedreader.count_entries (miniflux total)"] = lambda: feedreader.count_entries(storage, user, query)
         todo["SourceDirectory.sources() (all 20,000)"] = lambda: (directory.invalidate(), directory.sources())
     out = {}
     for name, call in todo.items():

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsdesk.models import ArticleCursor, NewArticle, NewSource
-from newsdesk.services.stories import story_page
+from newsdesk.services.stories import story_entities, story_page
 from newsdesk.storage.base import ArticleFilter
 from newsdesk.storage.sql import SqlStorage
 from newsdesk.stories.records import HOW_CLUSTER, HOW_NEW, AssignmentRecord
@@ -122,9 +122,7 @@ def test_story_page_reads_only_its_story(archive: SqlStorage) -> None:
     assert member is not None
 
     def page() -> None:  # what GET /stories/{id} reads (web/stories.py)
-        view = story_page(archive, member.story_id)
-        for m in view.members[:20]:
-            archive.article_entities(m.article_id)
+        story_entities(archive, story_page(archive, member.story_id))
 
     for statement, plan in plans(archive, page):
         # sorting one story's members (bounded by its size) is fine; scanning a table is not

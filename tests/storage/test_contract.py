@@ -116,7 +116,8 @@ def test_migrated_schema_matches_schema_module(storage: SqlStorage, storage_url:
         # The search structures are dialect-only and live in the migration alone.
         if type_ == "table":
             return name in metadata.tables
-        return not (type_ == "column" and name == "search") and name != "ix_articles_search"
+        return not (type_ == "column" and name == "search") and name not in ("ix_articles_search",
+                                                                              "ix_articles_search_id")
 
     engine = sa.create_engine(storage_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
@@ -595,6 +596,27 @@ def test_search_candidates_are_the_newest_matches_whichever_window_holds_them(
     # equal matches: the newest published first, i.e. the lowest n
     assert [a.id for a in storage.search_articles("hail")] == sorted(newest)
     assert storage.count_search("hail") == len(matching)
+
+
+@pytest.mark.parametrize("matching", [
+    (0, 3, 5, 10, 11), (0, 6, 9, 10), (0, 1, 9, 10, 11), (1, 2), (), tuple(range(12))])
+def test_search_and_count_is_search_articles_and_count_search(
+        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...]) -> None:
+    # what a search page shows: on PostgreSQL one statement finds the matches once for both
+    monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
+    monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
+    source_id = add_source(storage)
+    for n in range(12):
+        add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",
+            published_at=T0 - timedelta(hours=n))
+    for count_limit in (2, 3, 4, 5, 20):
+        monkeypatch.setattr(sql_module, "SEARCH_COUNT_LIMIT", count_limit)
+        for query in ("hail", "weather", "rain hail", "zeppelin", "!!!"):
+            for limit, offset in ((30, 0), (2, 0), (2, 1), (1, 2), (2, 3), (5, 40), (0, 0)):
+                items, count = storage.search_and_count(query, limit=limit, offset=offset)
+                assert [a.id for a in items] == [a.id for a in storage.search_articles(
+                    query, limit=limit, offset=offset)], (query, limit, offset, count_limit)
+                assert count == storage.count_search(query), (query, limit, offset, count_limit)
 
 
 def test_search_finds_summary_of_failed_fetches(storage: SqlStorage) -> None:

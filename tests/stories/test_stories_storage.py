@@ -230,6 +230,12 @@ def test_keyset_pages_of_stories_entities_and_articles(storage: SqlStorage) -> N
     assert [s.id for s in stories_page] == newest_first[:4]
     assert [s.id for s in storage.entity_stories(ann.id, cursor=(stories_page[-1].last_seen, stories_page[-1].id))] \
         == newest_first[4:]
+    # the names of many articles in one read: each article's list as article_entities gives it
+    many = storage.entities_of_articles([*ids, ids[0], 99_999])
+    assert many == {a: storage.article_entities(a) for a in ids}
+    assert [e.name for e in many[ids[0]]] == ["Ann", "Greenland"]  # equal counts: by name
+    assert storage.entities_of_articles(ids, per_article=1) == {a: storage.article_entities(a)[:1] for a in ids}
+    assert storage.entities_of_articles([]) == {}
     # ties on time are ordered by id: a keyset on (time, id) neither skips nor repeats them
     tied = storage.articles_matching([], [storage.get_article(ids[0]).source_id], limit=10)
     assert len({a.id for a in tied}) == 5

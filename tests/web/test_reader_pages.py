@@ -71,14 +71,19 @@ def walk_pages(client: TestClient, url: str, css: str) -> tuple[list[list[int]],
         url = nxt
 
 
+# 12 articles: a short last page, pages that end exactly at the last article, one page, one short of it
+@pytest.mark.parametrize("size", [5, 4, 6, 12, 11])
 def test_home_keyset_pagination_older_then_newer(client: TestClient, seeded,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reading, "PAGE_SIZE", 5)
+                                                 monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    monkeypatch.setattr(reading, "PAGE_SIZE", size)
     first = page(client, "/")
     assert link(first, ".pager a[rel=prev]") is None  # nothing newer than the first page
     pages, last_url = walk_pages(client, "/", ".pager a[rel=next]")
-    assert [len(p) for p in pages] == [5, 5, 2]
+    assert len(seeded.home) == 12
+    assert [len(p) for p in pages] == [size] * (12 // size) + ([12 % size] if 12 % size else [])
     assert sum(pages, []) == seeded.home
+    if size == 12:
+        return
     assert "before=" in last_url
     back, _ = walk_pages(client, last_url, ".pager a[rel=prev]")
     assert back[-1] == pages[0]

@@ -156,23 +156,34 @@ class ArticleView:
 def _date_listing(storage: Storage, context: ListContext, before: str | None, after: str | None,
                   source: Source | None = None) -> Listing:
     flt = context.filter
+    # One item more than a page, fetched on the far side, says whether there is a further page
+    # without another statement: on PostgreSQL each statement is a round trip (and a pool
+    # pre-ping), and on a busy machine each waits for the server process to get a core.
     if before:
-        cursor = decode_cursor(before)
-        items = storage.list_articles(flt, before=cursor, limit=PAGE_SIZE)
+        cursor: ArticleCursor | None = decode_cursor(before)
+        fetched = storage.list_articles(flt, before=cursor, limit=PAGE_SIZE + 1)
+        items, has_older = fetched[:PAGE_SIZE], len(fetched) > PAGE_SIZE
     elif after:
         cursor = decode_cursor(after)
-        items = storage.list_articles(flt, after=cursor, limit=PAGE_SIZE)
+        fetched = storage.list_articles(flt, after=cursor, limit=PAGE_SIZE + 1)  # newest first
+        items, has_newer = fetched[-PAGE_SIZE:], len(fetched) > PAGE_SIZE
     else:
         cursor = None
-        items = storage.list_articles(flt, limit=PAGE_SIZE)
+        fetched = storage.list_articles(flt, limit=PAGE_SIZE + 1)
+        items, has_older = fetched[:PAGE_SIZE], len(fetched) > PAGE_SIZE
     if not items:
         # Past an end (a stale link): offer the way back rather than a dead end.
         token = encode_cursor(cursor) if cursor else None
         return Listing(context, (), older=token if after else None, newer=token if before else None,
                        source=source)
     first, last = ArticleCursor.of(items[0]), ArticleCursor.of(items[-1])
-    has_older = bool(storage.list_articles(flt, before=last, limit=1))
-    has_newer = bool(storage.list_articles(flt, after=first, limit=1))
+    if after:
+        has_older = bool(storage.list_articles(flt, before=last, limit=1))
+    elif before:
+        has_newer = bool(storage.list_articles(flt, after=first, limit=1))
+    else:
+        # the newest items, read in one statement: nothing is newer in what that statement saw
+        has_newer = False
     return Listing(
         context,
         tuple(items),
@@ -208,9 +219,8 @@ def search_page(storage: Storage, query: str, *, page: str | None = None) -> Lis
     number = parse_page_number(page)
     if not context.query:
         return Listing(context, (), total=0)
-    counted = storage.count_search(context.query)
+    items, counted = storage.search_and_count(context.query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     total = min(counted, SEARCH_COUNT_LIMIT)
-    items = storage.search_articles(context.query, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     more = number * PAGE_SIZE < counted and number < MAX_SEARCH_PAGE and len(items) == PAGE_SIZE
     return Listing(
         context,

@@ -479,8 +479,10 @@ def list_stories(storage: Storage, *, limit: int = 30, cursor: ArticleCursor | N
 def story_entities(storage: Storage, view: StoryView, limit: int = 20) -> list[EntityRecord]:
     """The names that tie a story together: the leading names of its first articles, each once."""
     names: dict[int, EntityRecord] = {}
-    for m in view.members[:20]:
-        for e in storage.article_entities(m.article_id)[:8]:
+    first = [m.article_id for m in view.members[:20]]
+    found = storage.entities_of_articles(first, per_article=8)
+    for article_id in first:
+        for e in found.get(article_id, ()):
             names.setdefault(e.id, e)
     return list(names.values())[:limit]
 

@@ -122,6 +122,11 @@ class SearchStorage(Protocol):
     def count_search(self, query: str) -> int:
         """The number of matches, up to SEARCH_COUNT_LIMIT; SEARCH_COUNT_LIMIT + 1 means more."""
 
+    def search_and_count(self, query: str, *, limit: int = 50,
+                         offset: int = 0) -> tuple[list[ArticleListItem], int]:
+        """search_articles and count_search of one query, as a search page shows them, with the
+        same results; a backend may find both with one look-up of the matches."""
+
 
 class Storage(SourcesStorage, ArticlesStorage, SearchStorage, ProfilesStorage, NewslettersStorage, UsersStorage,
               LoginsStorage, LeasesStorage, MaintenanceStorage, StoriesStorage, Protocol):

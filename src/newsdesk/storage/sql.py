@@ -97,6 +97,10 @@ class _Backend(Protocol):
     def matches(self, query_words: Sequence[str]) -> sa.Select[Any]: ...
     def search(self, base: sa.Select[Any], query_words: Sequence[str],
                candidates: int) -> tuple[sa.Select[Any], Any]: ...
+    def counted_search(self, base: sa.Select[Any], query_words: Sequence[str], candidates: int,
+                       counted: int) -> tuple[sa.Select[Any], Any, Any] | None:
+        """search(), plus a column of the number of matches up to `counted`, from one look-up of the
+        matches; None where counting apart is as cheap (search_and_count then runs both)."""
 
 
 def sort_time(published_at: datetime | None, fetched_at: datetime) -> datetime:
@@ -567,3 +571,26 @@ class SqlStorage(ProfilesMixin, NewslettersMixin, UsersMixin, LoginsMixin, Lease
         bounded = self._backend.matches(query_words).limit(SEARCH_COUNT_LIMIT + 1).subquery()
         with self._read() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(bounded)).scalar_one())
+
+    def search_and_count(self, query: str, *, limit: int = 50,
+                         offset: int = 0) -> tuple[list[ArticleListItem], int]:
+        """search_articles and count_search at once. On PostgreSQL one statement finds the newest
+        SEARCH_COUNT_LIMIT + 1 matches once (each look-up of a common word's matches in the GIN
+        index costs the same, a search page paid it twice), counts them and ranks the newest
+        SEARCH_CANDIDATES of them; on SQLite the two calls (the count reads FTS5 rowids only)."""
+        query_words = _query_words(query)
+        if not query_words:
+            return [], 0
+        base = sa.select(*_LIST_COLUMNS).select_from(_FROM)
+        counted = self._backend.counted_search(base, query_words, SEARCH_CANDIDATES, SEARCH_COUNT_LIMIT + 1)
+        if counted is None or _clamp(limit) == 0:
+            return self.search_articles(query, limit=limit, offset=offset), self.count_search(query)
+        stmt, best_first, matches = counted
+        stmt = (stmt.add_columns(matches.label("matches")).order_by(best_first, *_NEWEST_FIRST)
+                .limit(_clamp(limit)).offset(max(0, offset)))
+        with self._read() as conn:
+            rows = conn.execute(stmt).all()
+        if rows:
+            return [_to_item(row) for row in rows], min(int(rows[0].matches), SEARCH_COUNT_LIMIT + 1)
+        # no row carries the count: none matched, or the page is past the last result
+        return [], (self.count_search(query) if offset > 0 else 0)

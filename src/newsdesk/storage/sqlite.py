@@ -156,6 +156,12 @@ class SqliteBackend:
                   .subquery("search_candidates"))
         return base.join(newest, newest.c.id == articles.c.id), newest.c.rank.asc()
 
+    def counted_search(self, base: sa.Select[Any], query_words: Sequence[str], candidates: int,
+                       counted: int) -> None:
+        """None: FTS5 counts from its rowids without reading a document (0.5 ms for a word in
+        170,000 articles at 1M), so the search and its count stay two plain statements."""
+        return None
+
 
 def _match(query_words: Sequence[str]) -> sa.ColumnElement[bool]:
     return _fts_ref.op("MATCH")(sa.bindparam("match", match_expression(query_words), sa.Text))

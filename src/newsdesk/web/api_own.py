@@ -410,8 +410,7 @@ def own_api_router(ctx: ApiContext) -> APIRouter:
                cursor: Cursor = None) -> Response:
         query = normalise_query(q)
         offset = _search_offset(cursor)
-        counted = storage.count_search(query) if query else 0
-        items = storage.search_articles(query, limit=limit, offset=offset) if query else []
+        items, counted = storage.search_and_count(query, limit=limit, offset=offset) if query else ([], 0)
         more = offset + len(items) < min(counted, MAX_SEARCH_OFFSET) and len(items) == limit
         return _etagged(request, {"items": summaries(items), "total": min(counted, SEARCH_COUNT_LIMIT),
                                   "total_is_bound": counted > SEARCH_COUNT_LIMIT,
