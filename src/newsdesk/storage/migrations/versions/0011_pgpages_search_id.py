@@ -10,8 +10,13 @@ from the window's first row on. The new index replaces the old one: a query with
 uses it as it used that one. SQLite: nothing (FTS5 walks a match in rowid order already).
 
 btree_gin ships with PostgreSQL's contrib (Debian: postgresql-15 itself) and is a trusted
-extension: the database's owner may create it, no superuser needed. It goes into the schema of the
-tables (the first of the search path), as any object this migration makes.
+extension: a user with CREATE on the database may create it, no superuser needed. It goes into a
+schema of its own, not the tables' one: an extension belongs to one schema and is dropped with it,
+and the index (in whatever schema the tables are) depends on its operator class. Two newsdesk
+databases in two schemas of one PostgreSQL database (the tests' per-test schemas, say) would
+otherwise share one extension that the first schema dropped took away from the other ("referenced
+operator class was concurrently dropped"). GIN finds the default operator class of a type in any
+schema, so the schema need not be on the search path.
 
 Rebuilding the GIN index reads every article: minutes on a large archive (the 1M archive's took
 5-10 minutes on a shared 2-core machine).
@@ -29,11 +34,15 @@ down_revision: str | None = "0001"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+#: where btree_gin lives (see the docstring)
+EXTENSION_SCHEMA = "newsdesk_extensions"
+
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+    op.execute(f"CREATE SCHEMA IF NOT EXISTS {EXTENSION_SCHEMA}")
+    op.execute(f"CREATE EXTENSION IF NOT EXISTS btree_gin SCHEMA {EXTENSION_SCHEMA}")
     # IF NOT EXISTS: bench/archive.py builds the index it finds in pg_indexes (a deferred load)
     op.execute("CREATE INDEX IF NOT EXISTS ix_articles_search_id ON articles USING gin (search, id)")
     op.execute("DROP INDEX IF EXISTS ix_articles_search")
