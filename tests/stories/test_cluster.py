@@ -1,5 +1,6 @@
 import json
 import random
+import statistics
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -215,9 +216,9 @@ def test_burst_of_near_identical_items_stays_bounded_and_linear() -> None:
             language="en",
             source="spam.example",
         )
-        t = time.perf_counter()
+        t = time.process_time()
         burst_story_ids.add(c.assign(item).story_id)
-        timings.append(time.perf_counter() - t)
+        timings.append(time.process_time() - t)
         if i % 1000 == 500:
             others.append(
                 c.assign(
@@ -231,8 +232,12 @@ def test_burst_of_near_identical_items_stays_bounded_and_linear() -> None:
             )
     assert max(s.size for s in c.stories()) <= 500
     assert all(o.story_id not in burst_story_ids for o in others)
-    first, last = sum(timings[:1000]), sum(timings[-1000:])
-    assert last < 3 * first + 0.5, (first, last)
+    # this process's CPU, and the median item: in the full suite, a busy machine's waits and the odd
+    # full garbage collection over earlier tests' objects made the sum of the last 1,000 eight times
+    # the first's (1.24 against 0.15 s) while the clusterer itself stays flat (0.15 and 0.13 s alone);
+    # quadratic growth would move every item, and so the median
+    first, last = statistics.median(timings[:1000]), statistics.median(timings[-1000:])
+    assert last < 3 * first + 0.0001, (first, last)
 
 
 def test_slug_words_keep_the_phrase_and_drop_ids_dates_and_sections() -> None:
