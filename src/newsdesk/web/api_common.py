@@ -44,16 +44,37 @@ def _fast_dumps() -> Callable[[Any], bytes] | None:
 
 _FAST_DUMPS = _fast_dumps()
 
+
+def _fast_dumps_utc() -> Callable[[Any], bytes] | None:
+    """orjson's encoder writing aware UTC datetimes itself, ending in "Z" (see json_bytes_utc)."""
+    try:
+        module = importlib.import_module("orjson")
+    except ImportError:  # pragma: no cover - the pinned install has it
+        return None
+    dumps: Callable[..., bytes] = module.dumps
+    option = module.OPT_UTC_Z
+
+    def dumps_utc(body: Any) -> bytes:
+        return dumps(body, option=option)
+
+    return dumps_utc
+
+
+_FAST_DUMPS_UTC = _fast_dumps_utc()
+
 __all__ = [
     "API_PREFIXES",
     "ApiContext",
     "FastJSONResponse",
+    "UtcJSONResponse",
     "api_error_response",
     "basic_credentials",
     "client_address",
     "int_param",
     "is_api_path",
+    "iso_utc",
     "json_bytes",
+    "json_bytes_utc",
     "read_form",
     "timestamp",
     "urlencoded_pairs",
@@ -90,11 +111,40 @@ def json_bytes(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
 
 
+def iso_utc(when: datetime) -> str:
+    """An aware time as ISO 8601 in UTC with a "Z" (microseconds only when there are any): the text
+    json_bytes_utc writes for a datetime."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_bytes_utc(body: Any) -> bytes:
+    """json_bytes, with aware datetimes in the body written as iso_utc() text. orjson writes them in C:
+    for a Miniflux page of 100 entries (300 times) 0.03 ms, where formatting each in Python took 0.33
+    (2026-11-27, apiconc). Storage hands out aware UTC times only (storage.schema.UTCDateTime)."""
+    if _FAST_DUMPS_UTC is not None:
+        return _FAST_DUMPS_UTC(body)
+
+    def default(value: Any) -> str:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return iso_utc(value)
+        raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                      default=default).encode("utf-8")
+
+
 class FastJSONResponse(JSONResponse):
     """JSONResponse with json_bytes: the same bytes shape (compact, UTF-8), encoded faster."""
 
     def render(self, content: Any) -> bytes:
         return json_bytes(content)
+
+
+class UtcJSONResponse(JSONResponse):
+    """FastJSONResponse for bodies holding aware datetimes (json_bytes_utc)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_bytes_utc(content)
 
 
 def is_api_path(path: str) -> bool:

@@ -39,9 +39,9 @@ from ..services.accounts import API_KEY_PREFIX
 from ..services.reading import BadListParameterError, decode_cursor, encode_cursor
 from ..storage.users import MAX_ENTRY_PAGE, MAX_IDS_PER_CALL, EntryQuery
 from ..stories.records import Topic
-from .api_common import ApiContext, FastJSONResponse, client_address, int_param, read_form, timestamp
+from .api_common import ApiContext, FastJSONResponse, client_address, int_param, json_bytes, read_form, timestamp
 
-__all__ = ["greader_router", "long_item_id", "parse_item_id", "plain"]
+__all__ = ["greader_router", "item_refs_json", "long_item_id", "parse_item_id", "plain"]
 
 STATE = "user/-/state/com.google/"
 READING_LIST = STATE + "reading-list"
@@ -123,6 +123,20 @@ async def _params(request: Request) -> MultiDict:
 
 
 Params = Annotated[MultiDict, Depends(_params)]
+
+
+def item_refs_json(positions: list[ArticleCursor], continuation: str | None) -> bytes:
+    """The `stream/items/ids` body, written directly: the same bytes as json_bytes() of
+    {"itemRefs": [{"id", "directStreamIds", "timestampUsec"}, ...], "continuation"} (tested), without
+    building three objects per ref. Ids and times are digits, so nothing needs escaping; for n=1000
+    the dicts and their encoding were a fifth of the call's CPU (bench/api.py, 2026-11-27 apiconc)."""
+    refs = ",".join([_ITEM_REF % (pos.id, int(pos.sort_at.timestamp() * 1_000_000)) for pos in positions])
+    tail = b',"continuation":' + json_bytes(continuation) if continuation else b""
+    return b'{"itemRefs":[' + refs.encode() + b"]" + tail + b"}"
+
+
+#: one item ref of item_refs_json (usec() inlined: a thousand calls)
+_ITEM_REF = '{"id":"%d","directStreamIds":[],"timestampUsec":"%d"}'
 
 
 def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
@@ -421,13 +435,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
             positions = feedreader.entry_positions(storage, q)
             more = len(positions) == q.limit
             continuation = encode_cursor(positions[-1]) if more and positions else None
-        body: dict[str, Any] = {"itemRefs": [
-            {"id": str(pos.id), "directStreamIds": [], "timestampUsec": str(int(pos.sort_at.timestamp() * 1_000_000))}
-            for pos in positions  # usec() inlined: a thousand calls
-        ]}
-        if continuation:
-            body["continuation"] = continuation
-        return FastJSONResponse(body)
+        return Response(item_refs_json(positions, continuation), media_type="application/json")
 
     @router.get(api + "/stream/items/contents")
     @router.post(api + "/stream/items/contents")

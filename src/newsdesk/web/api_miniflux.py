@@ -33,7 +33,15 @@ from ..services import feedreader
 from ..services import sources as source_service
 from ..services.feedreader import category_id
 from ..storage.users import EntryQuery
-from .api_common import ApiContext, FastJSONResponse, basic_credentials, client_address, int_param, timestamp
+from .api_common import (
+    ApiContext,
+    FastJSONResponse,
+    UtcJSONResponse,
+    basic_credentials,
+    client_address,
+    int_param,
+    timestamp,
+)
 
 __all__ = ["miniflux_router"]
 
@@ -152,8 +160,9 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         return {
             "id": a.id, "user_id": user.id, "feed_id": a.source_id, "status": "read" if a.read else "unread",
             "hash": str(a.id), "title": a.title, "url": a.url, "comments_url": "",
-            "published_at": _iso(a.published_at or a.sort_at), "created_at": _iso(a.fetched_at),
-            "changed_at": _iso(a.changed_at or a.fetched_at), "content": a.html or (a.summary or ""),
+            # datetimes, written by the response's encoder (UtcJSONResponse): as _iso() would, in C
+            "published_at": a.published_at or a.sort_at, "created_at": a.fetched_at,
+            "changed_at": a.changed_at or a.fetched_at, "content": a.html or (a.summary or ""),
             "author": a.author or "", "share_code": "", "starred": a.starred,
             "reading_time": max(1, words // 200) if words else 0,
             "enclosures": ([{"id": a.id, "user_id": user.id, "entry_id": a.id, "url": a.image_url,
@@ -231,7 +240,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         total = feedreader.count_entries(storage, user, query, ctx.totals)
         sources = directory.some(e.source_id for e in items)
         feeds: dict[int, dict[str, Any]] = {}
-        return FastJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
+        return UtcJSONResponse({"total": total, "entries": [entry_json(e, user, sources, feeds) for e in items]})
 
     def one_entry(user: User, entry_id: int, source_id: int | None = None) -> UserEntry:
         found = feedreader.entries(storage, EntryQuery(user_id=user.id, article_ids=(entry_id,), limit=1))
@@ -343,7 +352,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/feeds/{feed_id}/entries/{entry_id}")
     def feed_entry(user: CurrentUser, feed_id: str, entry_id: str) -> Response:
         entry = one_entry(user, int_param(entry_id, "entry_id") or 0, int_param(feed_id, "feed_id") or 0)
-        return FastJSONResponse(entry_json(entry, user, directory.some([entry.source_id])))
+        return UtcJSONResponse(entry_json(entry, user, directory.some([entry.source_id])))
 
     @router.get("/entries")
     def entries(request: Request, user: CurrentUser) -> Response:
@@ -365,7 +374,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
     @router.get("/entries/{entry_id}")
     def entry(user: CurrentUser, entry_id: str) -> Response:
         found = one_entry(user, int_param(entry_id, "entry_id") or 0)
-        return FastJSONResponse(entry_json(found, user, directory.some([found.source_id])))
+        return UtcJSONResponse(entry_json(found, user, directory.some([found.source_id])))
 
     @router.put("/entries/{entry_id}/bookmark")
     def bookmark(user: CurrentUser, entry_id: str) -> Response:
