@@ -130,19 +130,30 @@ class PostgresBackend:
 #: id spans below the newest article that are searched first, widening in turn, before the whole
 #: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
 #: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids (a BitmapAnd with the primary key) took 0.23 s (load ~14). Since
-#: migration 0011 the GIN index holds the id too (btree_gin), so a window's id range is
-#: intersected inside the one GIN scan, which skips the word's older postings: 1.6 ms for
-#: 'government' in the newest 10,000 ids, where the bitmap of all its matches took 100-200 ms
-SEARCH_WINDOWS = (10_000, 50_000, 250_000)
+#: with the newest 10,000 ids took 0.23 s (load ~14). Doubling spans: a word whose newest matches
+#: lie deep (a Dutch word after weeks of mostly English articles) stops at the first span that
+#: holds them, at most twice as wide as needed; the spans before it cost together about as much
+#: as the last one. Steps of 5 (10,000, 50,000, 250,000) made such a word scan and visit up to
+#: five times more than it needed: 'kabinet' visited 11,209 matches for its 1,001 newest.
+SEARCH_WINDOWS = (10_000, 20_000, 40_000, 80_000, 160_000, 320_000)
+
+#: ids per GIN entry of the window key: migration 0012 indexes (search, id >> SEARCH_BUCKET_BITS).
+#: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
+#: id (migration 0011's (search, id)) made a 250,000-id window cost 34-77 ms in entries alone.
+#: Must equal the migration's shift for the index to serve the windows.
+SEARCH_BUCKET_BITS = 10
 
 
 def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
     """The ids of the newest `limit` matches: the newest ids that match within the first window
     that holds `limit` matches, else within the whole archive. Exactly the newest `limit` matches
-    either way (a window is every id above a bound); one statement, each window gated on the
-    previous ones coming up short (one-time filters: a window that is not needed is not run)."""
+    either way (a window is every id above a bound, here the first of a bucket); one statement, each
+    window gated on the previous ones coming up short (one-time filters: a window that is not
+    needed is not run)."""
     top = sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0)).scalar_subquery()
+    # a literal, not a bound parameter: the planner matches the index's expression as written
+    shift = sa.literal_column(str(int(SEARCH_BUCKET_BITS)), sa.Integer)
+    bucket = articles.c.id.op(">>")(shift)
 
     def newest(*bound: sa.ColumnElement[bool]) -> sa.Select[Any]:
         return (sa.select(articles.c.id).select_from(articles.join(query, sa.true()))
@@ -151,7 +162,9 @@ def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
     parts: list[sa.Select[Any]] = []
     short: list[sa.ColumnElement[bool]] = []
     for n, span in enumerate(SEARCH_WINDOWS):
-        window = newest(articles.c.id > top - span).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
+        # the same expression as the index's, so that GIN reads the window as a range of its key
+        lowest = (top - span).op(">>")(shift)
+        window = newest(bucket > lowest).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
         found = sa.select(sa.func.count()).select_from(window).scalar_subquery()
         parts.append(sa.select(window.c.id).where(*short, found >= limit))
         short.append(found < limit)
