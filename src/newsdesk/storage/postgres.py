@@ -130,13 +130,12 @@ class PostgresBackend:
 #: id spans below the newest article that are searched first, widening in turn, before the whole
 #: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
 #: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids took 0.23 s (load ~14). Doubling spans: a word whose newest matches
-#: lie deep (a Dutch word after weeks of mostly English articles) stops at the first span that
-#: holds them, at most twice as wide as needed; the spans before it cost together about as much
-#: as the last one. Steps of 5 (10,000, 50,000, 250,000) made such a word scan and visit up to
-#: five times more than it needed: 'kabinet' visited 11,209 matches for its 1,001 newest. The
-#: whole archive (no window) visits every match of the word.
-SEARCH_WINDOWS = (10_000, 20_000, 40_000, 80_000, 160_000, 320_000, 640_000)
+#: with the newest 10,000 ids took 0.23 s (load ~14). A window visits every match it holds for its
+#: id, so one much wider than needed costs heap reads: with a Dutch word whose newest matches lie
+#: 160,000-250,000 ids deep (below mostly English appends, where its matches are dense), doubling
+#: spans (10,000 ... 640,000) and (10,000, 40,000, 160,000, 640,000) were slower over the 12
+#: benchmark words than these (docs/benchmarks.md, branch searchwin).
+SEARCH_WINDOWS = (10_000, 50_000, 250_000)
 
 #: ids per GIN entry of the window key: migration 0012 indexes (search, id >> SEARCH_BUCKET_BITS).
 #: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
