@@ -130,12 +130,14 @@ class PostgresBackend:
 #: id spans below the newest article that are searched first, widening in turn, before the whole
 #: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
 #: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids took 0.23 s (load ~14). A window visits every match it holds for its
-#: id, so one much wider than needed costs heap reads: with a Dutch word whose newest matches lie
-#: 160,000-250,000 ids deep (below mostly English appends, where its matches are dense), doubling
-#: spans (10,000 ... 640,000) and (10,000, 40,000, 160,000, 640,000) were slower over the 12
-#: benchmark words than these (docs/benchmarks.md, branch searchwin).
-SEARCH_WINDOWS = (10_000, 50_000, 250_000)
+#: with the newest 10,000 ids took 0.23 s (load ~14). A window visits every match it holds (for
+#: its id) and the whole archive every match of the word: at 1.25M a Dutch word whose newest 1,001
+#: matches lay beyond 250,000 ids (below mostly English appends) took 220-315 ms there, 42-47 ms
+#: with windows of 300,000 and 600,000. Steps of 2-3: a wider step overshoots into the dense
+#: region below and visits thousands of matches it does not need ((10k, 40k, 160k, 640k) was 4-5
+#: times slower over the 12 benchmark words), more steps read the GIN pending list more often
+#: under ingest (docs/benchmarks.md, branch searchwin).
+SEARCH_WINDOWS = (10_000, 50_000, 150_000, 300_000, 600_000)
 
 #: ids per GIN entry of the window key: migration 0012 indexes (search, id >> SEARCH_BUCKET_BITS).
 #: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
