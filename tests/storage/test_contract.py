@@ -116,8 +116,8 @@ def test_migrated_schema_matches_schema_module(storage: SqlStorage, storage_url:
         # The search structures are dialect-only and live in the migration alone.
         if type_ == "table":
             return name in metadata.tables
-        return not (type_ == "column" and name == "search") and name not in ("ix_articles_search",
-                                                                              "ix_articles_search_id")
+        return not (type_ == "column" and name == "search") and name not in (
+            "ix_articles_search", "ix_articles_search_id", "ix_articles_search_bucket")
 
     engine = sa.create_engine(storage_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
@@ -583,12 +583,16 @@ def test_search_ranks_only_the_newest_candidates_and_bounds_the_count(
     (0, 1, 9, 10, 11),  # 3 in the first
     (1, 2),  # fewer matches than candidates
 ])
+@pytest.mark.parametrize("bucket_bits", [0, 1])
 def test_search_candidates_are_the_newest_matches_whichever_window_holds_them(
-        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...]) -> None:
+        storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...], bucket_bits: int) -> None:
     # PostgreSQL looks for the newest matches among the newest ids first (SEARCH_WINDOWS), then
-    # wider; whichever holds them, the candidates are exactly the newest SEARCH_CANDIDATES matches
+    # wider; whichever holds them, the candidates are exactly the newest SEARCH_CANDIDATES matches.
+    # A window starts at a bucket of 2 ** SEARCH_BUCKET_BITS ids: 0 bits, the windows above; 1,
+    # windows that start at an even id (2 or 3 ids, 5 or 6), which must not change the candidates.
     monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
     monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
+    monkeypatch.setattr(postgres_module, "SEARCH_BUCKET_BITS", bucket_bits)
     source_id = add_source(storage)
     ids = [add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",
                published_at=T0 - timedelta(hours=n)) for n in range(12)]
@@ -605,6 +609,7 @@ def test_search_and_count_is_search_articles_and_count_search(
     # what a search page shows: on PostgreSQL one statement finds the matches once for both
     monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
     monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
+    monkeypatch.setattr(postgres_module, "SEARCH_BUCKET_BITS", 0)  # the windows of 3 and 6 ids as such
     source_id = add_source(storage)
     for n in range(12):
         add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",

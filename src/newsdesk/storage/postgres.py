@@ -130,19 +130,32 @@ class PostgresBackend:
 #: id spans below the newest article that are searched first, widening in turn, before the whole
 #: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
 #: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids (a BitmapAnd with the primary key) took 0.23 s (load ~14). Since
-#: migration 0011 the GIN index holds the id too (btree_gin), so a window's id range is
-#: intersected inside the one GIN scan, which skips the word's older postings: 1.6 ms for
-#: 'government' in the newest 10,000 ids, where the bitmap of all its matches took 100-200 ms
-SEARCH_WINDOWS = (10_000, 50_000, 250_000)
+#: with the newest 10,000 ids took 0.23 s (load ~14). A window visits every match it holds (for
+#: its id) and the whole archive every match of the word: at 1.25M a Dutch word whose newest 1,001
+#: matches lay beyond 250,000 ids (below mostly English appends) took 220-315 ms there, 42-47 ms
+#: with windows of 300,000 and 600,000. Steps of 2-3: a wider step overshoots into the dense
+#: region below and visits thousands of matches it does not need ((10k, 40k, 160k, 640k) was 4-5
+#: times slower over the 12 benchmark words), more steps read the GIN pending list more often
+#: under ingest (docs/benchmarks.md, branch searchwin).
+SEARCH_WINDOWS = (10_000, 50_000, 150_000, 300_000, 600_000)
+
+#: ids per GIN entry of the window key: migration 0012 indexes (search, id >> SEARCH_BUCKET_BITS).
+#: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
+#: id (migration 0011's (search, id)) made a 250,000-id window cost 34-77 ms in entries alone.
+#: Must equal the migration's shift for the index to serve the windows.
+SEARCH_BUCKET_BITS = 10
 
 
 def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
     """The ids of the newest `limit` matches: the newest ids that match within the first window
     that holds `limit` matches, else within the whole archive. Exactly the newest `limit` matches
-    either way (a window is every id above a bound); one statement, each window gated on the
-    previous ones coming up short (one-time filters: a window that is not needed is not run)."""
+    either way (a window is every id above a bound, here the first of a bucket); one statement, each
+    window gated on the previous ones coming up short (one-time filters: a window that is not
+    needed is not run)."""
     top = sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0)).scalar_subquery()
+    # a literal, not a bound parameter: the planner matches the index's expression as written
+    shift = sa.literal_column(str(int(SEARCH_BUCKET_BITS)), sa.Integer)
+    bucket = articles.c.id.op(">>")(shift)
 
     def newest(*bound: sa.ColumnElement[bool]) -> sa.Select[Any]:
         return (sa.select(articles.c.id).select_from(articles.join(query, sa.true()))
@@ -151,7 +164,9 @@ def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
     parts: list[sa.Select[Any]] = []
     short: list[sa.ColumnElement[bool]] = []
     for n, span in enumerate(SEARCH_WINDOWS):
-        window = newest(articles.c.id > top - span).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
+        # the same expression as the index's, so that GIN reads the window as a range of its key
+        lowest = (top - span).op(">>")(shift)
+        window = newest(bucket > lowest).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
         found = sa.select(sa.func.count()).select_from(window).scalar_subquery()
         parts.append(sa.select(window.c.id).where(*short, found >= limit))
         short.append(found < limit)
