@@ -139,7 +139,7 @@ class PostgresBackend:
 #: under ingest (docs/benchmarks.md, branch searchwin).
 SEARCH_WINDOWS = (10_000, 50_000, 150_000, 300_000, 600_000)
 
-#: ids per GIN entry of the window key: migration 0012 indexes (search, id >> SEARCH_BUCKET_BITS).
+#: ids per GIN entry of the window key: migration 0011 indexes (search, id >> SEARCH_BUCKET_BITS).
 #: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
 #: id (migration 0011's (search, id)) made a 250,000-id window cost 34-77 ms in entries alone.
 #: Must equal the migration's shift for the index to serve the windows.
