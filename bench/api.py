@@ -329,13 +329,58 @@ def cpu_profile(url: str, key: str, requests: int, asgi: bool = False) -> list[t
     return out
 
 
+WRK_SCRIPT = """
+wrk.method = %(method)s
+wrk.body = %(body)s
+%(headers)s
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRK %%d %%d %%d %%.3f %%.3f %%.3f %%.3f\\n", summary.requests,
+    e.connect + e.read + e.write + e.status + e.timeout, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    latency.mean / 1000))
+end
+"""
+
+
+def _lua(text: str) -> str:
+    return "[==[" + text + "]==]"
+
+
+def measure_wrk(base: str, headers: dict[str, str], method: str, path: str, data: object | None,
+                seconds: float, concurrency: int) -> dict[str, float]:
+    """measure() with wrk (Debian's `wrk`, C, one thread) as the client: the asyncio client costs
+    about a millisecond of CPU per request (httpx, parsing each response), which on 2 cores shared
+    with the server and the ingest is itself queued for; wrk's cost per request is a few
+    microseconds. Same closed loop, keep-alive connections and percentiles; wrk records latency in
+    microseconds."""
+    body = urlencode(data, doseq=True) if isinstance(data, dict) else ""
+    if body:
+        headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    script = WRK_SCRIPT % {
+        "method": _lua(method), "body": _lua(body) if body else "nil",
+        "headers": "\n".join(f"wrk.headers[ {_lua(k)} ] = {_lua(v)}" for k, v in headers.items())}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t", "1", "-c", str(concurrency), "-d", f"{seconds:g}s", "--timeout", "60s",
+                              "-s", f.name, base + path], capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(line for line in out.splitlines() if line.startswith("WRK "))
+    n, errors, duration_us, p50, p95, p99, mean = line.split()[1:]
+    return {"requests": int(n), "errors": int(errors), "rps": int(n) / (int(duration_us) / 1e6),
+            "p50": float(p50), "p95": float(p95), "p99": float(p99), "mean": float(mean)}
+
+
 def serve_and_measure(args: argparse.Namespace, url: str, key: str, env: dict[str, str], workers: int,
                       rows: list[tuple[str, int, int, dict[str, float]]]) -> int:
     """`newsdesk serve --web-workers N` over the archive; every scenario at every concurrency.
     Appends (scenario, workers, connections, result) to rows; returns the contents response size."""
     port = free_port()
     server_env = {**env, "NEWSDESK_DATABASE_URL": url, "NEWSDESK_PORT": str(port), "NEWSDESK_SECRET_KEY": "bench",
-                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers)}
+                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers),
+                  "NEWSDESK_WEB_THREADS": str(args.web_threads)}
     server = subprocess.Popen(SERVER, env=server_env, stdout=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -363,7 +408,10 @@ def serve_and_measure(args: argparse.Namespace, url: str, key: str, env: dict[st
         ]
         for concurrency in [int(c) for c in args.concurrency.split(",")]:
             for name, headers, method, path, data in scenarios:
-                result = asyncio.run(measure(base, headers, method, path, data, args.seconds, concurrency))
+                if args.client == "wrk":
+                    result = measure_wrk(base, headers, method, path, data, args.seconds, concurrency)
+                else:
+                    result = asyncio.run(measure(base, headers, method, path, data, args.seconds, concurrency))
                 result["load"] = os.getloadavg()[0]
                 rows.append((name, workers, concurrency, result))
                 print(f"{name} web x{workers} conn x{concurrency}: {result}", file=sys.stderr)
@@ -381,6 +429,11 @@ def main() -> None:
     parser.add_argument("--db")
     parser.add_argument("--web-workers", default="1,2",
                         help="Web server processes (NEWSDESK_WEB_WORKERS); several comma-separated runs.")
+    parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
+                        help="Load generator: the asyncio httpx client, or wrk (apt-get install wrk), whose own "
+                             "CPU per request is negligible.")
+    parser.add_argument("--web-threads", type=int, default=0,
+                        help="NEWSDESK_WEB_THREADS of the served app (0: the server's default thread pool).")
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--cpu", type=int, default=0, metavar="N",
@@ -435,12 +488,15 @@ def main() -> None:
         "## Feed-reader APIs under load (bench/api.py)",
         "",
         f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
-        f"--concurrency {args.concurrency} --web-workers {args.web_workers}{db_flag}{cpu_flag}` "
+        f"--concurrency {args.concurrency} --web-workers {args.web_workers}{db_flag}{cpu_flag}"
+        f"{' --client wrk' if args.client == 'wrk' else ''}"
+        f"{f' --web-threads {args.web_threads}' if args.web_threads else ''}` "
         f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, linux, {os.cpu_count()} cores).",
         "",
         f"SQLite archive of {args.articles:,} articles ({total:,} at the end with what ingest added meanwhile); "
         f"the app served by `newsdesk serve` with 1 and then more web worker processes (`--web-workers`); the "
-        f"load from a separate asyncio process with {args.concurrency} keep-alive connections (closed loop, no "
+        f"load from a separate {'wrk' if args.client == 'wrk' else 'asyncio'} process with {args.concurrency} "
+        "keep-alive connections (closed loop, no "
         f"think time), {args.seconds:g} s per scenario; "
         + ("an ingest process adding articles through storage.add_article the whole time (bursts of 40, "
            "about 20 a second)." if not args.no_ingest else "no ingest running."),
