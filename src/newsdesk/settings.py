@@ -92,6 +92,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_workers", "int", 1, "Web server processes of `serve` and `run`. One process uses at most one "
             "core; with many app clients and more cores, up to one per core (docs/scaling.md, "
             "'Several web processes')."),
+    Setting("web_threads", "int", 0, "Requests one web process works on at once (its thread pool). 0 means "
+            "the server's default (40). 1 serialises each process's Python work: with 2 processes on 2 cores it "
+            "raised the feed-reader APIs' throughput under 8 connections 1.6-3 times (docs/benchmarks.md), but a "
+            "slow request (adding a source fetches it) then holds up the other requests of its process."),
     Setting("language", "str", "en", "Default interface language of the web reader: en or nl."),
     Setting("secret_key", "str", "", "Key that signs CSRF tokens and links. Empty means one is generated "
             "and kept in the data directory.", secret=True),
