@@ -24,6 +24,7 @@
     │   ├── DatabaseUnavailableError    "database_unavailable" server away, connection dropped, disk full
     │   ├── SourceExistsError           "exists"
     │   └── NotFoundError               "not_found"
+    ├── LeaseLapsedError                "lease_lapsed"      a worker's leases may have run out: it stops polling
     ├── SettingsError                   "settings"
     ├── InvalidAddressError             "invalid_address"   an e-mail address newsdesk will not mail
     ├── InvalidTokenError               "invalid_token"     forged, expired or wrong-purpose link token
@@ -64,6 +65,7 @@ __all__ = [
     "MailTimeoutError",
     "HTTPStatusError",
     "InvalidURLError",
+    "LeaseLapsedError",
     "MalformedFeedError",
     "NewsdeskError",
     "NoArticleError",
@@ -176,6 +178,14 @@ class SourceExistsError(StorageError, ValueError):
 
 class NotFoundError(StorageError, LookupError):
     kind = "not_found"
+
+
+class LeaseLapsedError(NewsdeskError):
+    """A collection worker could not renew its leases in time (its database was slow or away), so
+    another worker may now hold its sources and their hosts. It starts no further request for them:
+    two workers polling one host at once would break per-host politeness."""
+
+    kind = "lease_lapsed"
 
 
 class SettingsError(NewsdeskError, ValueError):

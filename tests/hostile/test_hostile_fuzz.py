@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import count
 
@@ -57,7 +58,8 @@ class MemoryFetcher:
         self.feed_url, self.feed, self.page = feed_url, feed, page
 
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  accept: str | None = None, max_bytes: int | None = None) -> HTTPResponse:
+                  accept: str | None = None, max_bytes: int | None = None,
+                  ready: Callable[[str], None] | None = None) -> HTTPResponse:
         if url == self.feed_url:
             return HTTPResponse(url, 200, {"content-type": "application/xml"}, self.feed)
         return HTTPResponse(url, 200, {"content-type": "text/html"}, self.page)

@@ -239,3 +239,52 @@ def test_leased_304_answers_are_recorded_in_one_statement_and_fenced(site, stora
         assert rows[source_id].lease_owner is None and rows[source_id].next_fetch_at > NOW
     assert rows[stolen].lease_owner == "other" and rows[stolen].next_fetch_at < NOW
     assert f"worker w1 lost its lease on source {stolen}" in caplog.text
+
+
+def test_a_worker_whose_lease_renewals_fall_behind_stops_fetching_and_records_nothing(site, storage, caplog):
+    """Politeness across workers rests on host leases. When a worker cannot renew them (its database
+    is slow or away), another worker may take its hosts over once they run out; so it starts no
+    further request for its batch, records nothing against the source, and the next pass (here with
+    a healthy database) collects what it left, each page once."""
+    import time as _time
+
+    from newsdesk.errors import DatabaseUnavailableError
+
+    n = 12
+    items = feed_site(site, n)
+    for _, path in items:
+        page = site.routes[path]
+
+        def slow(handler, page=page):
+            _time.sleep(0.4)
+            handler._send(200, page.headers, page.body)
+
+        site.routes[path] = slow
+    source = storage.add_source(NewSource(site.url("/feed.xml"), SourceKind.FEED), NOW)
+
+    class RenewalsFail:
+        def __init__(self, inner):
+            self._inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+        def renew_leases(self, *args, **kwargs):
+            raise DatabaseUnavailableError("database error (sqlite): database is locked")
+
+    with caplog.at_level("WARNING", logger="newsdesk.services.refresh"):
+        summary = run(RenewalsFail(storage), lambda ctx: refresh_pass(ctx), worker_id="w1", lease_seconds=1,
+                      assign_stories=False)
+    pages_first = sum(site.hits[path] for _, path in items)
+    assert summary.feed_errors == {"lease_lapsed": 1}
+    assert pages_first < n  # 12 pages at 2 connections take 2.4 s; the lease lapses after 2/3 s
+    assert f"worker w1 stopped polling source {source.id}" in caplog.text
+    state = storage.get_source(source.id).state
+    assert state.last_success_at is None and state.error_count == 0 and state.last_error_kind is None
+    assert storage.count_articles() == pages_first  # what was fetched is stored, nothing else
+
+    summary = run(storage, lambda ctx: refresh_pass(ctx), worker_id="w1", lease_seconds=30, assign_stories=False)
+    assert (summary.feeds, dict(summary.feed_errors)) == (1, {})
+    assert storage.count_articles() == n
+    assert all(site.hits[path] == 1 for _, path in items)
+    assert storage.get_source(source.id).state.last_success_at is not None

@@ -670,8 +670,13 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str | None = None,
         max_bytes: int | None = None,
+        ready: Callable[[str], None] | None = None,
     ) -> HTTPResponse:
         """GET `url`, following redirects; 304 is returned (see HTTPResponse.not_modified).
+
+        `ready`, if given, is called with each hop's address once the request holds a slot of its
+        host, right before it is sent: the caller's last say (a worker checks its host lease there,
+        after any wait for the slot). Whatever it raises ends the request unsent.
 
         Raises errors.FetchError subclasses only: HTTPStatusError for 4xx/5xx (with Retry-After),
         BlockedAddressError, DNSError, ConnectError, TLSError, FetchTimeoutError, TooLargeError,
@@ -698,7 +703,7 @@ class Fetcher:
         async with self._overall:
             try:
                 async with asyncio.timeout(None) as deadline:
-                    return await self._follow(client, current, headers, limit, deadline)
+                    return await self._follow(client, current, headers, limit, deadline, ready)
             except TimeoutError:
                 raise errors.FetchTimeoutError(
                     f"no answer within {self.policy.timeout:g} s from {current.host}") from None
@@ -714,10 +719,13 @@ class Fetcher:
         headers: dict[bytes, bytes],
         limit: int,
         deadline: asyncio.Timeout,
+        ready: Callable[[str], None] | None,
     ) -> HTTPResponse:
         loop = asyncio.get_running_loop()
         for _hop in range(self.policy.max_redirects + 1):
             async with self._host_slot(current.host):
+                if ready is not None:
+                    ready(str(current))
                 # The deadline starts once a slot is ours: waiting for a busy host is not the server's fault.
                 if deadline.when() is None:
                     deadline.reschedule(loop.time() + self.policy.timeout)

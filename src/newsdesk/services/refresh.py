@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from ..errors import (
     FetchError,
     HTTPStatusError,
     InvalidURLError,
+    LeaseLapsedError,
     NewsdeskError,
     NoArticleError,
     RobotsDisallowedError,
@@ -70,7 +72,8 @@ _WALL_STATUS = {"paywall": ArticleStatus.PAYWALL, "cookie_wall": ArticleStatus.C
 
 class PageFetcher(Protocol):
     async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-                  accept: str | None = None, max_bytes: int | None = None) -> HTTPResponse: ...
+                  accept: str | None = None, max_bytes: int | None = None,
+                  ready: Callable[[str], None] | None = None) -> HTTPResponse: ...
 
     async def robots_allowed(self, url: str) -> bool: ...
 
@@ -232,6 +235,11 @@ async def _refresh_source(ctx: RefreshContext, source: Source, progress: Progres
             title=parsed.title if parsed.title and not source.title else None,
             site_url=parsed.site_url if parsed.site_url and not source.site_url else None)
         return FetchOutcome(source.id, new_articles=new, failed_pages=failed)
+    except LeaseLapsedError as exc:
+        # Not the feed's fault either, and the source may be another worker's by now: nothing is
+        # recorded. Articles stored are kept; whoever leases the source next polls it again.
+        log.warning("worker %s stopped polling source %s (%s): %s", ctx.worker_id, source.id, source.url, exc)
+        return FetchOutcome(source.id, error_kind=exc.kind, error=str(exc))
     except DatabaseUnavailableError as exc:
         # Our database, not the feed: nothing is recorded against the source (it could not be, and
         # a failure would push its next poll back). Articles stored are kept; the source is still
@@ -251,22 +259,30 @@ async def _refresh_source(ctx: RefreshContext, source: Source, progress: Progres
 
 async def _leased_pass(ctx: RefreshContext, worker_id: str, progress: ProgressHook) -> PassSummary:
     """Lease due sources in batches and poll them until none is left to lease. A heartbeat renews
-    the leases while the batch runs; whatever happens, the batch's leases are given back."""
+    the leases while the batch runs; whatever happens, the batch's leases are given back. A batch
+    whose leases lapsed (renewals fell behind) ends the pass: the database is struggling, and the
+    sources it left are due again at the next tick."""
     loop = asyncio.get_running_loop()
     started = loop.time()
     summary = PassSummary()
     leased_total = 0
-    while True:
+    lapsed = False
+    while not lapsed:
+        lease = _LeaseDeadline(ctx.lease_seconds)
         batch = ctx.storage.lease_due_sources(worker_id, ctx.clock(), ctx.lease_batch, ctx.lease_seconds)
         if not batch:
             break
         leased_total += len(batch)
         progress.feeds_started(leased_total)
-        heartbeat = asyncio.create_task(_heartbeat(ctx, worker_id))
+        heartbeat = asyncio.create_task(_heartbeat(ctx, worker_id, lease))
         unchanged = _UnchangedStates(ctx.storage, worker_id)
+        batch_ctx = replace(ctx, fetcher=_LeasedFetcher(ctx.fetcher, lease))
 
-        async def one(source: Source, unchanged: _UnchangedStates = unchanged) -> None:
-            outcome = await _refresh_source(ctx, source, progress, unchanged)
+        async def one(source: Source, unchanged: _UnchangedStates = unchanged,
+                      batch_ctx: RefreshContext = batch_ctx) -> None:
+            nonlocal lapsed
+            outcome = await _refresh_source(batch_ctx, source, progress, unchanged)
+            lapsed = lapsed or outcome.error_kind == LeaseLapsedError.kind
             summary.add(outcome)
             progress.feed_done(outcome)
 
@@ -324,14 +340,70 @@ class _UnchangedStates:
                             self._worker_id, source.id, source.url)
 
 
-async def _heartbeat(ctx: RefreshContext, worker_id: str) -> None:
+class _LeaseDeadline:
+    """When a batch's leases may run out, by this process's monotonic clock. It is taken *before*
+    each lease or renewal is asked for, so it never falls later than the end the database records
+    (clock() is read at the same moment). Fencing keeps a late worker's outcomes out of the database;
+    this keeps its requests off hosts another worker may have taken over (politeness)."""
+
+    def __init__(self, lease_seconds: int) -> None:
+        # the length the storage grants (storage/leases.py clamps it the same way)
+        self.seconds = float(max(1, min(int(lease_seconds), 3600)))
+        self.until = time.monotonic() + self.seconds
+
+    def renewing(self) -> float:
+        return time.monotonic()
+
+    def renewed(self, asked_at: float) -> None:
+        self.until = max(self.until, asked_at + self.seconds)
+
+    def check(self, url: str) -> None:
+        """Raise LeaseLapsedError unless the lease still has a third of its length to run: the
+        heartbeat renews every third, so this trips only when renewals fell behind by a whole period,
+        and a request started now most likely ends before another worker could take the host over."""
+        left = self.until - time.monotonic()
+        if left < self.seconds / 3:
+            state = "ran out" if left <= 0 else "is about to run out"
+            raise LeaseLapsedError(f"the lease on {_host(url)} {state} (renewals fell behind); "
+                                   "not fetching it")
+
+
+class _LeasedFetcher:
+    """A batch's PageFetcher: every request checks that the batch's leases still hold right before
+    it is sent (robots.txt is fetched once per host and cached, so it is checked when asked for)."""
+
+    def __init__(self, fetcher: PageFetcher, lease: _LeaseDeadline) -> None:
+        self._fetcher = fetcher
+        self._lease = lease
+
+    async def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+                  accept: str | None = None, max_bytes: int | None = None,
+                  ready: Callable[[str], None] | None = None) -> HTTPResponse:
+        def check(address: str) -> None:
+            self._lease.check(address)
+            if ready is not None:
+                ready(address)
+
+        # checked once the host's slot is ours: a request may wait there behind the host's others
+        return await self._fetcher.get(url, etag=etag, last_modified=last_modified, accept=accept,
+                                       max_bytes=max_bytes, ready=check)
+
+    async def robots_allowed(self, url: str) -> bool:
+        self._lease.check(url)
+        return await self._fetcher.robots_allowed(url)
+
+
+async def _heartbeat(ctx: RefreshContext, worker_id: str, lease: _LeaseDeadline) -> None:
     every = max(0.5, ctx.lease_seconds / 3)
     while True:
         await asyncio.sleep(every)
+        asked_at = lease.renewing()
         try:
             ctx.storage.renew_leases(worker_id, ctx.clock(), ctx.lease_seconds)
         except NewsdeskError as exc:  # the database is away; leases may run out, fencing keeps us safe
             log.warning("worker %s could not renew its leases: %s", worker_id, exc)
+        else:
+            lease.renewed(asked_at)
 
 
 def _save_state(ctx: RefreshContext, source: Source, state: FetchState, title: str | None = None,
@@ -409,7 +481,13 @@ async def _collect_entries(ctx: RefreshContext, source: Source, entries: Sequenc
         for _ in todo:
             progress.page_done()
         return sum(1 for r in stored if r is not None), 0
-    results = await asyncio.gather(*(_collect_entry(ctx, source, e, progress) for e in todo))
+    # Every entry's task ends before this returns, even when one fails: a page request still
+    # running after its source's outcome was recorded and its lease released would break fencing.
+    results = await asyncio.gather(*(_collect_entry(ctx, source, e, progress) for e in todo),
+                                   return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
     return sum(1 for r in results if r), sum(1 for r in results if not r)
 
 
