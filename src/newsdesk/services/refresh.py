@@ -52,6 +52,7 @@ from ..models import (
     SourceKind,
 )
 from ..storage.base import Storage
+from ..storage.leases import MAX_LEASE_SECONDS
 from .siteprofiles import SiteProfiles
 from .storyqueue import StoryAssigner
 
@@ -347,12 +348,8 @@ class _LeaseDeadline:
     this keeps its requests off hosts another worker may have taken over (politeness)."""
 
     def __init__(self, lease_seconds: int) -> None:
-        # the length the storage grants (storage/leases.py clamps it the same way)
-        self.seconds = float(max(1, min(int(lease_seconds), 3600)))
+        self.seconds = float(max(1, min(int(lease_seconds), MAX_LEASE_SECONDS)))  # as the storage grants it
         self.until = time.monotonic() + self.seconds
-
-    def renewing(self) -> float:
-        return time.monotonic()
 
     def renewed(self, asked_at: float) -> None:
         self.until = max(self.until, asked_at + self.seconds)
@@ -397,7 +394,7 @@ async def _heartbeat(ctx: RefreshContext, worker_id: str, lease: _LeaseDeadline)
     every = max(0.5, ctx.lease_seconds / 3)
     while True:
         await asyncio.sleep(every)
-        asked_at = lease.renewing()
+        asked_at = time.monotonic()
         try:
             ctx.storage.renew_leases(worker_id, ctx.clock(), ctx.lease_seconds)
         except NewsdeskError as exc:  # the database is away; leases may run out, fencing keeps us safe
