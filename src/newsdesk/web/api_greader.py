@@ -308,6 +308,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
     # -- login ----------------------------------------------------------------------------------
 
     @router.post("/accounts/ClientLogin")
+    @ctx.slow.endpoint
     def client_login(request: Request, p: Params) -> Response:
         name, password = str(p.get("Email", ""))[:100], str(p.get("Passwd", ""))[:1100]
         if password.startswith(API_KEY_PREFIX):
@@ -378,6 +379,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         return None
 
     @router.post(api + "/subscription/edit")
+    @ctx.slow.endpoint
     def subscription_edit(user: CurrentUser, p: Params) -> Response:
         admin_of(user)
         action = p.get("ac")
@@ -408,6 +410,7 @@ def greader_router(ctx: ApiContext, add_source: Any = None) -> APIRouter:
         return PlainTextResponse("OK")
 
     @router.post(api + "/subscription/quickadd")
+    @ctx.slow.endpoint
     def quickadd(user: CurrentUser, p: Params) -> Response:
         admin_of(user)
         if add_source is None:
