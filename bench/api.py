@@ -379,8 +379,9 @@ def serve_and_measure(args: argparse.Namespace, url: str, key: str, env: dict[st
     Appends (scenario, workers, connections, result) to rows; returns the contents response size."""
     port = free_port()
     server_env = {**env, "NEWSDESK_DATABASE_URL": url, "NEWSDESK_PORT": str(port), "NEWSDESK_SECRET_KEY": "bench",
-                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers),
-                  "NEWSDESK_WEB_THREADS": str(args.web_threads)}
+                  "NEWSDESK_PUBLIC_URL": f"http://127.0.0.1:{port}", "NEWSDESK_WEB_WORKERS": str(workers)}
+    if args.web_threads is not None:
+        server_env["NEWSDESK_WEB_THREADS"] = str(args.web_threads)
     server = subprocess.Popen(SERVER, env=server_env, stdout=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -432,8 +433,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("httpx", "wrk"), default="httpx",
                         help="Load generator: the asyncio httpx client, or wrk (apt-get install wrk), whose own "
                              "CPU per request is negligible.")
-    parser.add_argument("--web-threads", type=int, default=0,
-                        help="NEWSDESK_WEB_THREADS of the served app (0: the server's default thread pool).")
+    parser.add_argument("--web-threads", type=int, default=None,
+                        help="NEWSDESK_WEB_THREADS of the served app (unset: the app's default, 1; 0: the "
+                             "server's default thread pool of 40).")
     parser.add_argument("--no-ingest", action="store_true")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--cpu", type=int, default=0, metavar="N",
@@ -490,7 +492,7 @@ def main() -> None:
         f"Command: `python bench/api.py --articles {args.articles} --seconds {args.seconds:g} "
         f"--concurrency {args.concurrency} --web-workers {args.web_workers}{db_flag}{cpu_flag}"
         f"{' --client wrk' if args.client == 'wrk' else ''}"
-        f"{f' --web-threads {args.web_threads}' if args.web_threads else ''}` "
+        f"{f' --web-threads {args.web_threads}' if args.web_threads is not None else ''}` "
         f"(measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, linux, {os.cpu_count()} cores).",
         "",
         f"SQLite archive of {args.articles:,} articles ({total:,} at the end with what ingest added meanwhile); "

@@ -92,10 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_workers", "int", 1, "Web server processes of `serve` and `run`. One process uses at most one "
             "core; with many app clients and more cores, up to one per core (docs/scaling.md, "
             "'Several web processes')."),
-    Setting("web_threads", "int", 0, "Requests one web process works on at once (its thread pool). 0 means "
-            "the server's default (40). 1 serialises each process's Python work: with 2 processes on 2 cores it "
-            "raised the feed-reader APIs' throughput under 8 connections 1.6-3 times (docs/benchmarks.md), but a "
-            "slow request (adding a source fetches it) then holds up the other requests of its process."),
+    Setting("web_threads", "int", 1, "Requests one web process works on at once (its thread pool). 1 "
+            "serialises each process's Python work, which does not run in parallel anyway: with 2 processes on 2 "
+            "cores it gave the feed-reader APIs 1.6-3 times the throughput of 40 threads under 8 connections "
+            "(docs/benchmarks.md). Requests that wait on another server (adding or discovering a source, "
+            "a newsletter sign-up's mail) or hash a password run on 8 threads of their own, so they never hold "
+            "it up. 0 means the server's default (40)."),
     Setting("language", "str", "en", "Default interface language of the web reader: en or nl."),
     Setting("secret_key", "str", "", "Key that signs CSRF tokens and links. Empty means one is generated "
             "and kept in the data directory.", secret=True),

@@ -188,8 +188,7 @@ class Accounts:
         """login() for clients that send the password with every request (Miniflux Basic auth): a
         success is remembered for a few minutes under an HMAC of the credentials, so that argon2 runs
         once per client, not per request. The password hash is re-read and must still match."""
-        digest = hmac.new(self._basic_key, f"{name}\x00{password}".encode("utf-8", "surrogatepass"),
-                          hashlib.sha256).hexdigest()
+        digest = self._basic_digest(name, password)
         now = time.monotonic()
         with self._cache_lock:
             cached = self._basic_cache.get(digest)
@@ -206,6 +205,18 @@ class Accounts:
             while len(self._basic_cache) > _BASIC_CACHE_SIZE:
                 self._basic_cache.popitem(last=False)
         return user
+
+    def remembers_basic(self, name: str, password: str) -> bool:
+        """Whether login_basic() would find these credentials remembered (a look in memory, no
+        database, no hash): if not, it runs argon2, which the web does on its slow threads."""
+        digest = self._basic_digest(name, password)
+        with self._cache_lock:
+            cached = self._basic_cache.get(digest)
+        return cached is not None and time.monotonic() - cached[0] < _BASIC_CACHE_SECONDS
+
+    def _basic_digest(self, name: str, password: str) -> str:
+        return hmac.new(self._basic_key, f"{name}\x00{password}".encode("utf-8", "surrogatepass"),
+                        hashlib.sha256).hexdigest()
 
     # -- API keys -----------------------------------------------------------------------------
 

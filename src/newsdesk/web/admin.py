@@ -17,6 +17,7 @@ from ..services.siteprofiles import SiteOverride, learned_profile, set_override
 from ..storage.base import Storage
 from .pages import Renderer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId, check_admin
+from .slowpool import SlowPool
 
 if TYPE_CHECKING:
     from .app import AdminServices
@@ -38,7 +39,8 @@ class ServicesUnavailable(Exception):
 
 
 def admin_router(storage: Storage, services: "AdminServices | None", renderer: Renderer,
-                 csrf: CsrfTokens, secret_key: str) -> APIRouter:
+                 csrf: CsrfTokens, secret_key: str, slow: SlowPool) -> APIRouter:
+    """The admin routes; adding a source (which fetches it) runs on the `slow` threads."""
     flash_signer = URLSafeTimedSerializer(secret_key, salt="newsdesk-flash")
     admin_password = str(renderer.settings.admin_password or "")
 
@@ -132,6 +134,7 @@ def admin_router(storage: Storage, services: "AdminServices | None", renderer: R
         return back(request, "ok", renderer.labels(request)["saved"], to)
 
     @router.post("/sources", name="admin_add_source")
+    @slow.endpoint
     def add_source(request: Request, fields: CsrfForm) -> Response:
         use = need_services()
         url = fields.get("url", "").strip()[:MAX_URL_LENGTH]

@@ -30,6 +30,7 @@ from ..services.accounts import Accounts
 from ..services.feedreader import SourceDirectory, TotalsCache
 from ..storage.base import Storage
 from .security import SECURITY_HEADERS
+from .slowpool import SlowPool
 
 
 def _fast_dumps() -> Callable[[Any], bytes] | None:
@@ -101,6 +102,8 @@ class ApiContext:
     public_url: str
     #: listing totals, shared by every API and the account pages (which forget a user's on change)
     totals: TotalsCache = field(default_factory=TotalsCache)
+    #: the threads of requests that fetch a remote site or hash a password (web/slowpool.py)
+    slow: SlowPool = field(default_factory=SlowPool)
 
 
 def json_bytes(body: Any) -> bytes:

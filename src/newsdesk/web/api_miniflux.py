@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from ..errors import NotFoundError
 from ..errors_accounts import AuthenticationError, InvalidRequestError, PermissionDeniedError
@@ -94,7 +95,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
                     discover: Callable[[str], NewSource] | None = None) -> APIRouter:
     storage, accounts, directory = ctx.storage, ctx.accounts, ctx.directory
 
-    def user_of(request: Request) -> User:
+    def find_user(request: Request) -> User:
         token = request.headers.get("x-auth-token")
         if token:
             return accounts.authenticate_key(token.strip())
@@ -108,6 +109,16 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
                 raise AuthenticationError("unauthorized")
             return user
         return accounts.login_basic(name, password, client_address(request))
+
+    async def user_of(request: Request) -> User:
+        # A password not remembered yet is an argon2 hash (20-40 ms): on the slow threads, not the
+        # request threads (web/slowpool.py). Keys and remembered passwords are look-ups.
+        credentials = None if request.headers.get("x-auth-token") else basic_credentials(
+            request.headers.get("authorization"))
+        if credentials is not None and not credentials[1].startswith("nd_") \
+                and not accounts.remembers_basic(*credentials):
+            return await ctx.slow.run(find_user, request)
+        return await run_in_threadpool(find_user, request)
 
     CurrentUser = Annotated[User, Depends(user_of)]
 
@@ -298,6 +309,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         return FastJSONResponse({"reads": {}, "unreads": {str(c.source_id): c.count for c in counts}})
 
     @router.post("/feeds")
+    @ctx.slow.endpoint
     def create_feed(user: CurrentUser, body: JsonBody) -> Response:
         need_admin(user)
         if add_source is None:
@@ -383,6 +395,7 @@ def miniflux_router(ctx: ApiContext, *, add_source: Callable[[str, str | None], 
         return Response(status_code=204)
 
     @router.post("/discover")
+    @ctx.slow.endpoint
     def discover_feeds(user: CurrentUser, body: JsonBody) -> Response:
         if discover is None:
             raise PermissionDeniedError("discovery is not available")

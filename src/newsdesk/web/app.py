@@ -32,6 +32,7 @@ from .auth import install_accounts
 from .newsletters import register_newsletters
 from .pages import STATIC_DIR, Renderer, reader_router
 from .security import SECURITY_HEADERS, AdminDenied, CsrfTokens, FailedLogins, SecurityHeadersMiddleware
+from .slowpool import SlowPool
 from .stories import stories_router
 
 __all__ = ["AdminServices", "create_app", "freeze_startup_objects"]
@@ -130,6 +131,7 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     secret_key = resolve_secret_key(settings)
     renderer = Renderer(settings, clock=lambda: datetime.now(UTC))
     csrf = CsrfTokens(secret_key)
+    slow = SlowPool()  # remote fetches, mail, password hashes: never on the request threads
 
     # No trailing-slash redirects: Starlette builds them from the Host header, an open redirect.
     @asynccontextmanager
@@ -137,7 +139,8 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
         # Sync endpoints run in the event loop's thread pool. Several CPU-bound requests at once in
         # one process contend for the GIL, and that costs throughput: at 8 connections, 2 processes
         # answered 191 ids requests a second with 40 threads each and 312 with 1 (bench/api.py
-        # --client wrk). The limiter belongs to the running loop, hence here.
+        # --client wrk). Requests that wait on a remote site run on threads of their own (slow), so
+        # one thread is safe. The limiter belongs to the running loop, hence here.
         if settings.web_threads > 0:
             anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads
         yield
@@ -149,9 +152,9 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
     app.state.admin_failed_logins = FailedLogins(storage)
     app.mount("/static", CachedStaticFiles(directory=STATIC_DIR), name="static")
     app.include_router(reader_router(storage, renderer))
-    app.include_router(admin_router(storage, services, renderer, csrf, secret_key))
-    register_newsletters(app, storage, renderer, csrf, settings, secret_key)
-    install_accounts(app, storage, settings, renderer, csrf, secret_key, services)
+    app.include_router(admin_router(storage, services, renderer, csrf, secret_key, slow))
+    register_newsletters(app, storage, renderer, csrf, settings, secret_key, slow)
+    install_accounts(app, storage, settings, renderer, csrf, secret_key, services, slow)
     app.include_router(stories_router(storage, renderer, csrf))
 
     def error_page(request: Request, exc: Exception) -> Response:
@@ -182,4 +185,5 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
                       AdminDenied, CsrfRejected, ServicesUnavailable, Exception):
         app.add_exception_handler(exc_class, handler)
     app.state.renderer = renderer
+    app.state.slow_pool = slow
     return app

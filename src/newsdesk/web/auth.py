@@ -34,6 +34,7 @@ from .admin import CsrfRejected
 from .api_common import ApiContext, client_address
 from .pages import Renderer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId
+from .slowpool import SlowPool
 
 __all__ = ["SESSION_COOKIE", "account_router", "current_user", "install_accounts"]
 
@@ -106,6 +107,7 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
         return page(request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
 
     @router.post("/login")
+    @ctx.slow.endpoint
     def login(request: Request, fields: Form) -> Response:
         target = _safe_next(fields.get("next"))
         labels = renderer.labels(request)
@@ -138,6 +140,7 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
                     public_url=ctx.public_url.rstrip("/"))
 
     @router.post("/account/password")
+    @ctx.slow.endpoint
     def change_password(request: Request, fields: Form) -> Response:
         user = need_user(request)
         labels = renderer.labels(request)
@@ -190,7 +193,7 @@ def account_router(ctx: ApiContext, renderer: Renderer, csrf: CsrfTokens) -> API
 
 
 def install_accounts(app: FastAPI, storage: Storage, settings: Settings, renderer: Renderer, csrf: CsrfTokens,
-                     secret_key: str, services: Any = None) -> Accounts:
+                     secret_key: str, services: Any = None, slow: SlowPool | None = None) -> Accounts:
     """Users, sessions and every API (Google Reader, Miniflux, own JSON API, Atom) on `app`."""
     from .api_greader import greader_router
     from .api_miniflux import miniflux_router
@@ -200,7 +203,7 @@ def install_accounts(app: FastAPI, storage: Storage, settings: Settings, rendere
     accounts = Accounts(storage, secret_key, login_attempts=int(settings.login_attempts),
                         login_window=float(settings.login_window), session_days=int(settings.session_days))
     ctx = ApiContext(storage=storage, accounts=accounts, directory=SourceDirectory(storage),
-                     public_url=str(settings.public_url or "http://127.0.0.1:8000"))
+                     public_url=str(settings.public_url or "http://127.0.0.1:8000"), slow=slow or SlowPool())
     app.state.accounts = accounts
     app.state.current_user = current_user
     app.state.api = ctx

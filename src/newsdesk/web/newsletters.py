@@ -49,6 +49,7 @@ from ..settings import Settings
 from ..storage.base import Storage
 from .pages import Renderer
 from .security import CSRF_COOKIE, CSRF_FIELD, CsrfTokens, RowId, check_admin
+from .slowpool import SlowPool
 
 __all__ = ["register_newsletters"]
 
@@ -122,8 +123,9 @@ def _mail_view(mail: Any) -> _MailView:
 
 
 def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csrf: CsrfTokens,
-                         settings: Settings, secret_key: str) -> None:
-    """Add the newsletter routes, the sign-up box's template helpers and its cookie middleware."""
+                         settings: Settings, secret_key: str, slow: SlowPool) -> None:
+    """Add the newsletter routes, the sign-up box's template helpers and its cookie middleware. A
+    sign-up sends its confirmation mail on the `slow` threads."""
     try:
         ctx = service.NewsletterContext.from_settings(storage, settings, secret=secret_key)
     except (SettingsError, MailError) as exc:
@@ -190,7 +192,7 @@ def register_newsletters(app: FastAPI, storage: Storage, renderer: Renderer, csr
         if not csrf.is_valid(request.cookies.get(CSRF_COOKIE), fields.get(CSRF_FIELD)):
             return page(request, "forbidden", renderer.labels(request)["nl_form_expired"], status=403)
         client = request.client.host if request.client else None
-        return await run_in_threadpool(_subscribe, request, newsletter_id, fields.get("email", ""), client)
+        return await slow.run(_subscribe, request, newsletter_id, fields.get("email", ""), client)
 
     def _subscribe(request: Request, newsletter_id: int, raw: str, client: str | None) -> Response:
         labels = renderer.labels(request)
