@@ -622,6 +622,27 @@ def test_search_and_count_is_search_articles_and_count_search(
                 assert count == storage.count_search(query), (query, limit, offset, count_limit)
 
 
+@pytest.mark.parametrize(("words", "alternatives"), [
+    (["kabinet"], {"'kabinet'"}),  # every configuration stems it alike: one alternative, not 16
+    (["heffingen"], {"'heffing'", "'heffingen'"}),  # Dutch (and Norwegian) stem it; the rest keep the word
+    (["rain", "hail"], {"'rain' & 'hail'"}),
+    (["the"], {"'the'"}),  # a stop word in English (no alternative from it, not an empty one)
+])
+def test_postgres_search_query_holds_each_alternative_once(
+        storage: SqlStorage, words: list[str], alternatives: set[str]) -> None:
+    # GIN looks up every operand of a tsquery as an entry of its own, so a repeated alternative is
+    # read again in every GIN scan of the band walk
+    if storage._backend.name != "postgresql":
+        pytest.skip("PostgreSQL's tsquery")
+    query = postgres_module._query_cte(words)
+    with storage._backend.engine.connect() as conn:
+        text = conn.execute(sa.select(sa.cast(query.c.q, sa.Text))).scalar_one()
+    found = [part.strip().strip("()") for part in text.split(" | ")] if text else []
+    assert len(found) == len(set(found))
+    assert "" not in found
+    assert set(found) >= alternatives
+
+
 def test_search_finds_summary_of_failed_fetches(storage: SqlStorage) -> None:
     source_id = add_source(storage)
     add(storage, source_id, 1, title="Feed title", summary="Overstromingen in Limburg", language="nl",
