@@ -120,6 +120,7 @@ def pages(args: argparse.Namespace) -> None:
     ingest = None
     ingest_from: tuple[int, float] | None = None
     ingest_rate: float | None = None
+    by_word: dict[str, dict[str, list[float]]] = {}  # search kinds: each word's times
     base = f"http://127.0.0.1:{port}"
     results: dict[str, list[float]] = {}
     server_cpu_ms: dict[str, float] = {}
@@ -183,6 +184,8 @@ def pages(args: argparse.Namespace) -> None:
                     start = time.perf_counter()
                     response = client.get(path, headers=headers)
                     times.append((time.perf_counter() - start) * 1000)
+                    if "search" in name:
+                        by_word.setdefault(name, {}).setdefault(path.split("q=")[1].split("&")[0], []).append(times[-1])
                     if response.status_code not in (200, 404):
                         raise SystemExit(f"{path}: HTTP {response.status_code} {response.text[:200]}")
                 server_cpu_ms[name] = 1000 * (_cpu_seconds(server.pid) - cpu) / args.rounds
@@ -206,6 +209,9 @@ def pages(args: argparse.Namespace) -> None:
                       # the time it waited for a core on a shared machine
                       "server_cpu_ms": {k: round(v, 1) for k, v in server_cpu_ms.items()},
                       "server_peak_rss_mb": round(server_peak_mb, 1),
+                      # p50 / p95 ms of each search word (ROUNDS / 12 requests each)
+                      "search_by_word": {kind: {word: [round(statistics.median(v), 1), round(pct(v, 95), 1)]
+                                                for word, v in words.items()} for kind, words in by_word.items()},
                       "loadavg": os.getloadavg()}, indent=1))
 
 

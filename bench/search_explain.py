@@ -1,12 +1,14 @@
 """EXPLAIN (ANALYZE, BUFFERS) of the one statement a search page runs, for each benchmark word.
 
-  PYTHONPATH=src python bench/search_explain.py DATABASE_URL [--rounds 5] [--plan WORD] [--windows 10000,50000]
+  PYTHONPATH=src python bench/search_explain.py DATABASE_URL [--rounds 5] [--plan WORD] [--words a,b]
+                                                 [--bucket-bits 10]
 
 Captures the statement `SqlStorage.search_and_count(word, limit=30)` executes (a
 before_cursor_execute hook) and replays it under EXPLAIN: the server's execution ms, without
 the wait for a core in the calling process. Prints the median and minimum of the rounds per word
-and the top node's buffer hits; --plan prints one word's whole plan; --windows overrides
-storage/postgres.py's SEARCH_WINDOWS (to compare window ladders on the same archive).
+and the top node's buffer hits; --plan prints one word's whole plan; --words replaces the benchmark's
+words; --bucket-bits overrides storage/postgres.py's SEARCH_BUCKET_BITS (the band of the search walk;
+only fast where an index over (search, (id >> bits)) exists, to compare band widths on one archive).
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ def main() -> None:
     p.add_argument("database_url")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--plan", default="")
-    p.add_argument("--windows", default="")
+    p.add_argument("--words", default="")
+    p.add_argument("--bucket-bits", type=int)
     args = p.parse_args()
-    if args.windows:
-        postgres_module.SEARCH_WINDOWS = tuple(int(w) for w in args.windows.split(","))
+    if args.bucket_bits is not None:
+        postgres_module.SEARCH_BUCKET_BITS = args.bucket_bits
     storage = SqlStorage(args.database_url)
     engine = storage._backend.engine
     captured: list[tuple[str, Any]] = []
@@ -46,9 +49,12 @@ def main() -> None:
         if "search" in statement and not statement.startswith("EXPLAIN"):
             captured.append((statement, parameters))
 
-    print(f"windows {postgres_module.SEARCH_WINDOWS}, load {os.getloadavg()[0]:.2f}")
+    bits = getattr(postgres_module, "SEARCH_BUCKET_BITS", None)
+    windows = getattr(postgres_module, "SEARCH_WINDOWS", None)  # main's code before the band walk
+    print(f"bucket bits {bits}, windows {windows}, load {os.getloadavg()[0]:.2f}")
     medians, minimums = [], []
-    for word in [args.plan] if args.plan else SEARCH_TERMS:
+    words = [args.plan] if args.plan else args.words.split(",") if args.words else SEARCH_TERMS
+    for word in words:
         captured.clear()
         storage.search_and_count(word, limit=30)
         statement, parameters = captured[-1]

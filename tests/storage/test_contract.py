@@ -117,7 +117,7 @@ def test_migrated_schema_matches_schema_module(storage: SqlStorage, storage_url:
         if type_ == "table":
             return name in metadata.tables
         return not (type_ == "column" and name == "search") and name not in (
-            "ix_articles_search", "ix_articles_search_bucket")
+            "ix_articles_search", "ix_articles_search_bucket", "ix_articles_search_band")
 
     engine = sa.create_engine(storage_url.replace("postgresql://", "postgresql+psycopg://"))
     try:
@@ -578,20 +578,19 @@ def test_search_ranks_only_the_newest_candidates_and_bounds_the_count(
 
 
 @pytest.mark.parametrize("matching", [
-    (0, 3, 5, 10, 11),  # fewer than 3 in both windows (the newest 3 ids, the newest 6): the whole archive
-    (0, 6, 9, 10),  # 3 in the second window
-    (0, 1, 9, 10, 11),  # 3 in the first
+    (0, 3, 5, 10, 11),  # sparse near the newest ids, denser below
+    (0, 6, 9, 10),
+    (0, 1, 9, 10, 11),  # the newest 3 in the first bands
+    (9, 10, 11),  # the newest matches the oldest articles: the walk goes down to the bottom band
     (1, 2),  # fewer matches than candidates
 ])
-@pytest.mark.parametrize("bucket_bits", [0, 1])
-def test_search_candidates_are_the_newest_matches_whichever_window_holds_them(
+@pytest.mark.parametrize("bucket_bits", [0, 1, 2])
+def test_search_candidates_are_the_newest_matches_whichever_band_holds_them(
         storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...], bucket_bits: int) -> None:
-    # PostgreSQL looks for the newest matches among the newest ids first (SEARCH_WINDOWS), then
-    # wider; whichever holds them, the candidates are exactly the newest SEARCH_CANDIDATES matches.
-    # A window starts at a bucket of 2 ** SEARCH_BUCKET_BITS ids: 0 bits, the windows above; 1,
-    # windows that start at an even id (2 or 3 ids, 5 or 6), which must not change the candidates.
+    # PostgreSQL walks down the id bands (2 ** SEARCH_BUCKET_BITS ids each: 1, 2 or 4 here), newest
+    # first, until it has SEARCH_CANDIDATES matches; wherever the band edges fall, the candidates
+    # are exactly the newest SEARCH_CANDIDATES matches.
     monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
-    monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
     monkeypatch.setattr(postgres_module, "SEARCH_BUCKET_BITS", bucket_bits)
     source_id = add_source(storage)
     ids = [add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",
@@ -608,8 +607,7 @@ def test_search_and_count_is_search_articles_and_count_search(
         storage: SqlStorage, monkeypatch: pytest.MonkeyPatch, matching: tuple[int, ...]) -> None:
     # what a search page shows: on PostgreSQL one statement finds the matches once for both
     monkeypatch.setattr(sql_module, "SEARCH_CANDIDATES", 3)
-    monkeypatch.setattr(postgres_module, "SEARCH_WINDOWS", (3, 6))
-    monkeypatch.setattr(postgres_module, "SEARCH_BUCKET_BITS", 0)  # the windows of 3 and 6 ids as such
+    monkeypatch.setattr(postgres_module, "SEARCH_BUCKET_BITS", 1)  # bands of two ids
     source_id = add_source(storage)
     for n in range(12):
         add(storage, source_id, n, title="Weather", text="hail" if n in matching else "rain",
@@ -622,6 +620,27 @@ def test_search_and_count_is_search_articles_and_count_search(
                 assert [a.id for a in items] == [a.id for a in storage.search_articles(
                     query, limit=limit, offset=offset)], (query, limit, offset, count_limit)
                 assert count == storage.count_search(query), (query, limit, offset, count_limit)
+
+
+@pytest.mark.parametrize(("words", "alternatives"), [
+    (["kabinet"], {"'kabinet'"}),  # every configuration stems it alike: one alternative, not 16
+    (["heffingen"], {"'heffing'", "'heffingen'"}),  # Dutch (and Norwegian) stem it; the rest keep the word
+    (["rain", "hail"], {"'rain' & 'hail'"}),
+    (["the"], {"'the'"}),  # a stop word in English (no alternative from it, not an empty one)
+])
+def test_postgres_search_query_holds_each_alternative_once(
+        storage: SqlStorage, words: list[str], alternatives: set[str]) -> None:
+    # GIN looks up every operand of a tsquery as an entry of its own, so a repeated alternative is
+    # read again in every GIN scan of the band walk
+    if storage._backend.name != "postgresql":
+        pytest.skip("PostgreSQL's tsquery")
+    query = postgres_module._query_cte(words)
+    with storage._backend.engine.connect() as conn:
+        text = conn.execute(sa.select(sa.cast(query.c.q, sa.Text))).scalar_one()
+    found = [part.strip().strip("()") for part in text.split(" | ")] if text else []
+    assert len(found) == len(set(found))
+    assert "" not in found
+    assert set(found) >= alternatives
 
 
 def test_search_finds_summary_of_failed_fetches(storage: SqlStorage) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import URL
 
@@ -56,10 +56,25 @@ def search_vector(title: str, body: str, language: str | None) -> sa.ColumnEleme
 
 
 def _query(text: sa.BindParameter[str]) -> sa.ColumnElement[Any]:
-    # plainto_tsquery ANDs the words and reads no operators, so user input is never syntax. ORing
-    # one per configuration lets `heffingen` (Dutch) and `tariffs` (English) meet their stems.
-    parts = [sa.func.plainto_tsquery(_regconfig(name), text) for name in QUERY_CONFIGS]
-    return functools.reduce(lambda a, b: a.op("||")(b), parts)
+    """The tsquery of a search: plainto_tsquery ANDs the words and reads no operators, so user
+    input is never syntax. ORing one per configuration lets `heffingen` (Dutch) and `tariffs`
+    (English) meet their stems.
+
+    Each configuration's query once, not the same one over and over: most configurations stem a
+    word alike ('kabinet' in all 16), and GIN looks up every operand of a tsquery as an entry of
+    its own (the operand's extra data keeps it from merging equal ones), ~7 buffers each. With the
+    repeats a GIN scan of one id band cost 60 buffers and 0.8 ms, without them 11 and 0.08 ms, and
+    ts_rank over 1,000 candidates 35 ms instead of 14. The matches are the same (an OR of the
+    same alternatives) and so was the order of the first 100 results of 17 queries at 1.31M
+    articles (ts_rank folds equal operands itself)."""
+    each = (sa.func.unnest(pg_array([sa.func.plainto_tsquery(_regconfig(name), text) for name in QUERY_CONFIGS]))
+            .table_valued("part").render_derived(name="search_part"))
+    part = sa.cast(each.c.part, sa.Text)
+    alternatives = sa.func.string_agg(sa.distinct(sa.literal_column("'('") + part + sa.literal_column("')'")),
+                                      sa.literal_column("' | '"))
+    # no alternative (the text held stop words only): the empty tsquery, which matches nothing
+    return sa.cast(sa.select(sa.func.coalesce(alternatives, sa.literal_column("''")))
+                   .select_from(each).where(part != sa.literal_column("''")).scalar_subquery(), TSQUERY)
 
 
 class PostgresBackend:
@@ -127,51 +142,44 @@ class PostgresBackend:
         return stmt, sa.func.ts_rank(_search, query.c.q).desc(), matches
 
 
-#: id spans below the newest article that are searched first, widening in turn, before the whole
-#: archive: at 1M articles the bitmap of every match of a common word ('government', 172,000
-#: matches) took 9.4-11.4 s to visit and sort for its newest 1,000, while the same matches ANDed
-#: with the newest 10,000 ids took 0.23 s (load ~14). A window visits every match it holds (for
-#: its id) and the whole archive every match of the word: at 1.25M a Dutch word whose newest 1,001
-#: matches lay beyond 250,000 ids (below mostly English appends) took 220-315 ms there, 42-47 ms
-#: with windows of 300,000 and 600,000. Steps of 2-3: a wider step overshoots into the dense
-#: region below and visits thousands of matches it does not need ((10k, 40k, 160k, 640k) was 4-5
-#: times slower over the 12 benchmark words), more steps read the GIN pending list more often
-#: under ingest (docs/benchmarks.md, branch searchwin).
-SEARCH_WINDOWS = (10_000, 50_000, 150_000, 300_000, 600_000)
-
-#: ids per GIN entry of the window key: migration 0011 indexes (search, id >> SEARCH_BUCKET_BITS).
-#: A window is a range of that key, which GIN reads entry by entry into a bitmap: one entry per
-#: id (migration 0011's (search, id)) made a 250,000-id window cost 34-77 ms in entries alone.
-#: Must equal the migration's shift for the index to serve the windows.
-SEARCH_BUCKET_BITS = 10
+#: ids per band of the search walk, as a shift: migration 0012 indexes (search, id >> 13), so that
+#: a band is one entry of the index's second key and the GIN scan of a word in one band reads only
+#: that band's postings. Must equal the migration's shift for the index to serve the walk. Why 13
+#: (8,192 ids): the migration's docstring.
+SEARCH_BUCKET_BITS = 13
 
 
-def _newest_matches(query: Any, limit: int) -> sa.CompoundSelect[Any]:
-    """The ids of the newest `limit` matches: the newest ids that match within the first window
-    that holds `limit` matches, else within the whole archive. Exactly the newest `limit` matches
-    either way (a window is every id above a bound, here the first of a bucket); one statement, each
-    window gated on the previous ones coming up short (one-time filters: a window that is not
-    needed is not run)."""
-    top = sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0)).scalar_subquery()
-    # a literal, not a bound parameter: the planner matches the index's expression as written
+def _newest_matches(query: Any, limit: int) -> sa.Select[Any]:
+    """The ids of the newest `limit` matches, from a walk down the id bands (2 ** SEARCH_BUCKET_BITS
+    ids each), newest first, that stops at the band where it has found `limit` matches.
+
+    Each step is one GIN scan of the word in one band and visits only that band's matches (their
+    heap rows, for the ids), so a search costs the matches above its newest `limit` plus those of
+    the last band, however deep they lie: a word that was common months ago and is rare now walks
+    many nearly empty bands (a GIN scan each) instead of visiting every match of a wide id window.
+    Exactly the newest `limit` matches: every band above the stop is read whole (a recursive CTE,
+    whose ids are then sorted; no reliance on the order a join emits rows)."""
     shift = sa.literal_column(str(int(SEARCH_BUCKET_BITS)), sa.Integer)
-    bucket = articles.c.id.op(">>")(shift)
-
-    def newest(*bound: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (sa.select(articles.c.id).select_from(articles.join(query, sa.true()))
-                .where(_search.op("@@")(query.c.q), *bound).order_by(articles.c.id.desc()).limit(limit))
-
-    parts: list[sa.Select[Any]] = []
-    short: list[sa.ColumnElement[bool]] = []
-    for n, span in enumerate(SEARCH_WINDOWS):
-        # the same expression as the index's, so that GIN reads the window as a range of its key
-        lowest = (top - span).op(">>")(shift)
-        window = newest(bucket > lowest).cte(f"search_window_{n}").prefix_with("MATERIALIZED")
-        found = sa.select(sa.func.count()).select_from(window).scalar_subquery()
-        parts.append(sa.select(window.c.id).where(*short, found >= limit))
-        short.append(found < limit)
-    parts.append(newest(*short))
-    return sa.union_all(*parts)
+    top = sa.select(sa.func.coalesce(sa.func.max(articles.c.id), 0)).scalar_subquery()
+    bottom = sa.select(sa.func.coalesce(sa.func.min(articles.c.id), 0)).scalar_subquery()
+    empty = sa.cast(sa.literal_column("'{}'"), ARRAY(articles.c.id.type))
+    # literals, not bound parameters: a recursive CTE's columns take their types from its seed
+    seed = sa.select(top.op(">>")(shift).label("band"), sa.literal_column("0", sa.Integer).label("found"),
+                     empty.label("ids"))
+    walk = seed.cte("search_walk", recursive=True)
+    # the same expression as the index's, so that GIN reads the band as one entry of its key
+    band = (sa.select(sa.func.coalesce(sa.func.array_agg(articles.c.id), empty).label("ids"))
+            .select_from(articles.join(query, sa.true()))
+            .where(_search.op("@@")(query.c.q), articles.c.id.op(">>")(shift) == walk.c.band)
+            .lateral("search_band"))
+    walk = walk.union_all(
+        sa.select((walk.c.band - 1).label("band"),
+                  (walk.c.found + sa.func.cardinality(band.c.ids)).label("found"), band.c.ids)
+        .select_from(walk.join(band, sa.true()))
+        .where(walk.c.found < limit, walk.c.band >= bottom.op(">>")(shift)))
+    found = sa.func.unnest(walk.c.ids).table_valued("id").render_derived(name="search_found")
+    return (sa.select(found.c.id.label("id")).select_from(walk.join(found, sa.true()))
+            .order_by(found.c.id.desc()).limit(limit))
 
 
 def _query_cte(query_words: Sequence[str]) -> Any:
