@@ -4,9 +4,6 @@ storage.add_article, with two users (an admin and a reader) and an API key each.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
+from appserver import free_port, serve_app
 from newsdesk.models import NewArticle, NewSource, Source
 from newsdesk.models_accounts import User
 from newsdesk.services import stories as story_service
@@ -56,12 +53,6 @@ class Server:
     articles: list[int] = field(default_factory=list)
     #: the one topic, following "harbours" (every seeded article)
     topic: Topic | None = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 _PLACES = ("Greenland's harbour authority in Nuuk spoke to Mette Frederiksen on Monday.",
@@ -111,22 +102,10 @@ def server(tmp_path: Path) -> Iterator[Server]:
     reader = accounts.create_user(READER, READER_PASSWORD)
     _, admin_key = accounts.create_api_key(admin.id, "tests")
     _, reader_key = accounts.create_api_key(reader.id, "tests")
-    app = create_app(storage, settings, StubAdd(storage))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{port}", storage, admin, reader, admin_key, reader_key, sources,
-                     article_ids, topic)
+        with serve_app(create_app(storage, settings, StubAdd(storage)), port=port) as url:
+            yield Server(url, storage, admin, reader, admin_key, reader_key, sources, article_ids, topic)
     finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
         storage.close()
         story_service.forget_engines()
 

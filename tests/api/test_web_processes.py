@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from api_fixtures import ADMIN, ADMIN_PASSWORD, READER, READER_PASSWORD, free_port, seed
+from api_fixtures import ADMIN, ADMIN_PASSWORD, READER, READER_PASSWORD, seed
 
+from appserver import free_port
 from newsdesk.services.accounts import Accounts
 from newsdesk.storage import open_storage
 

@@ -17,9 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from html import escape
@@ -27,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from hostile_helpers import DATA, article_page, assert_harmless, pass_over
 
+from appserver import serve_app
 from newsdesk.mail.digest import select_digest_entries
 from newsdesk.mail.send import SmtpSettings
 from newsdesk.mail.sink import SmtpSink
@@ -84,12 +81,6 @@ def hostile_site(site: Any) -> str:
     return site.add("/feed.xml", feed, content_type="application/rss+xml")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 TOPIC_NAME = "<img src=x onerror=__xss('topic')>Groenland"
 NEWSLETTER_NAME = "<script>__xss('newsletter')</script>Nieuwsbrief"
 
@@ -110,18 +101,8 @@ def store_hostile_corpus(site: Any, storage: Storage) -> tuple[Source, Topic, Ne
 @pytest.fixture
 def served(site, storage) -> Iterator[tuple[str, Any]]:
     source, _, _ = store_hostile_corpus(site, storage)
-    port = free_port()
-    app = create_app(storage, load_settings({}, secret_key="xss-test"))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", source
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(storage, load_settings({}, secret_key="xss-test"))) as base:
+        yield base, source
 
 
 def visit_all(base: str, paths: list[str], *, bypass_csp: bool, local_prefix: str,

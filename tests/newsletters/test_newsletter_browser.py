@@ -5,17 +5,15 @@ No console errors or CSP violations on the way."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from nlhelpers import add_article, link_in, mails_to
 
+from appserver import free_port, serve_app
 from newsdesk.mail.sink import SmtpSink
 from newsdesk.models import NewSource, SubscriptionStatus
 from newsdesk.services import newsletters as nl
@@ -29,12 +27,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 READER = "lezer@example.org"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_sign_up_confirm_digest_and_unsubscribe_in_a_browser(store: Storage, sink: SmtpSink) -> None:
@@ -55,73 +47,61 @@ def test_sign_up_confirm_digest_and_unsubscribe_in_a_browser(store: Storage, sin
     newsletter = nl.define_newsletter(store, name="NRC Amerika", tagline="Volg de laatste politieke ontwikkelingen "
                                       "in de VS op de voet", topic_kind="search", topic="Groenland")
 
-    server = uvicorn.Server(uvicorn.Config(create_app(store, settings), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     problems: list[str] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(locale="nl-NL")
+    with serve_app(create_app(store, settings), port=port), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="nl-NL")
 
-            def guard(route: Any) -> None:
-                if route.request.url.startswith(base):
-                    route.continue_()
-                else:
-                    problems.append("external request: " + route.request.url)
-                    route.abort()
+        def guard(route: Any) -> None:
+            if route.request.url.startswith(base):
+                route.continue_()
+            else:
+                problems.append("external request: " + route.request.url)
+                route.abort()
 
-            context.route("**/*", guard)
-            context.add_init_script(
-                "document.addEventListener('securitypolicyviolation', e => console.error("
-                "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
-            page = context.new_page()
-            page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                    if msg.type in ("error", "warning") else None)
-            page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        context.route("**/*", guard)
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e => console.error("
+            "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
+        page = context.new_page()
+        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
+                if msg.type in ("error", "warning") else None)
+        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
 
-            page.goto(f"{base}/articles/{article_id}")
-            box = page.locator("aside.newsletter-box")
-            assert box.locator("h2").inner_text() == "Schrijf je in voor de nieuwsbrief NRC Amerika"
-            assert box.locator(".tagline").inner_text() == ("Volg de laatste politieke ontwikkelingen in de VS "
-                                                            "op de voet")
-            box.get_by_label("E-mailadres").fill(READER)
-            box.get_by_role("button", name="Inschrijven").click()
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Kijk in je mailbox"
+        page.goto(f"{base}/articles/{article_id}")
+        box = page.locator("aside.newsletter-box")
+        assert box.locator("h2").inner_text() == "Schrijf je in voor de nieuwsbrief NRC Amerika"
+        assert box.locator(".tagline").inner_text() == ("Volg de laatste politieke ontwikkelingen in de VS "
+                                                        "op de voet")
+        box.get_by_label("E-mailadres").fill(READER)
+        box.get_by_role("button", name="Inschrijven").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Kijk in je mailbox"
 
-            deadline = time.monotonic() + 10
-            while not mails_to(sink, READER):
-                assert time.monotonic() < deadline, "no confirmation mail arrived"
-                time.sleep(0.05)
-            confirm_url = link_in(mails_to(sink, READER)[0], "/newsletters/confirm/")
-            assert confirm_url.startswith(base)
-            page.goto(confirm_url)
-            assert page.locator("h1").inner_text() == "Bevestig je inschrijving"
-            subscription = store.find_subscription(newsletter.id, READER)
-            assert subscription is not None and subscription.status is SubscriptionStatus.PENDING
-            page.get_by_role("button", name="Bevestigen").click()
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Ingeschreven"
-            assert store.get_subscription(subscription.id).status is SubscriptionStatus.ACTIVE
+        deadline = time.monotonic() + 10
+        while not mails_to(sink, READER):
+            assert time.monotonic() < deadline, "no confirmation mail arrived"
+            time.sleep(0.05)
+        confirm_url = link_in(mails_to(sink, READER)[0], "/newsletters/confirm/")
+        assert confirm_url.startswith(base)
+        page.goto(confirm_url)
+        assert page.locator("h1").inner_text() == "Bevestig je inschrijving"
+        subscription = store.find_subscription(newsletter.id, READER)
+        assert subscription is not None and subscription.status is SubscriptionStatus.PENDING
+        page.get_by_role("button", name="Bevestigen").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Ingeschreven"
+        assert store.get_subscription(subscription.id).status is SubscriptionStatus.ACTIVE
 
-            nl.send_sample_digest(nl.NewsletterContext.from_settings(store, settings), newsletter.id, READER)
-            digest = mails_to(sink, READER)[-1]
-            assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-            page.goto(digest["List-Unsubscribe"].strip("<>"))
-            assert page.locator("h1").inner_text() == "Afmelden"
-            page.get_by_role("button", name="Afmelden").click()
-            page.wait_for_load_state()
-            assert page.locator("h1").inner_text() == "Afgemeld"
-            assert store.get_subscription(subscription.id).status is SubscriptionStatus.UNSUBSCRIBED
-            context.close()
-            browser.close()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        nl.send_sample_digest(nl.NewsletterContext.from_settings(store, settings), newsletter.id, READER)
+        digest = mails_to(sink, READER)[-1]
+        assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        page.goto(digest["List-Unsubscribe"].strip("<>"))
+        assert page.locator("h1").inner_text() == "Afmelden"
+        page.get_by_role("button", name="Afmelden").click()
+        page.wait_for_load_state()
+        assert page.locator("h1").inner_text() == "Afgemeld"
+        assert store.get_subscription(subscription.id).status is SubscriptionStatus.UNSUBSCRIBED
+        context.close()
+        browser.close()
     assert problems == []

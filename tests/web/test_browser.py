@@ -5,7 +5,6 @@ or CSP violations anywhere. Images come from a second local server, so nothing l
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from appserver import serve_app
 from newsdesk.models import NewArticle
 from newsdesk.web.app import create_app
 
@@ -50,12 +49,6 @@ REFERENCE_BODY = [
     "Europese leiders lijken hun hoop te vestigen op Trumps bezoek aan Davos om hem op andere gedachten te "
     "brengen.",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PhotoHandler(http.server.BaseHTTPRequestHandler):
@@ -94,18 +87,8 @@ def served(storage, settings, seeded, services) -> Iterator[Served]:
     seeded.home.insert(0, reference_id)
     seeded.by_source[seeded.nrc.id].insert(0, reference_id)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(storage, settings, services), host="127.0.0.1",
-                                           port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield Served(f"http://127.0.0.1:{port}", seeded, reference_id)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(create_app(storage, settings, services)) as base:
+        yield Served(base, seeded, reference_id)
     photos.shutdown()
     photos.server_close()
 

@@ -21,8 +21,8 @@ import anyio.to_thread
 import httpx
 import lxml.html
 import pytest
-import uvicorn
 
+from appserver import serve_app
 from localsite import LocalSite
 from newsdesk.models import NewArticle, NewSource
 from newsdesk.services import newsletters
@@ -74,12 +74,6 @@ class Served:
         return self.site.url(f"/{name}.xml")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class StallingSmtp:
     """An SMTP server on loopback that greets nobody until `release` is set, then hangs up."""
 
@@ -125,21 +119,15 @@ def served(storage: Storage, settings: Settings, site: LocalSite) -> Iterator[Se
     admin = accounts.create_user("alice", "alice-password-1", is_admin=True)
     _, key = accounts.create_api_key(admin.id, "tests")
     app = create_app(storage, settings, SourceAdmin(storage, settings))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield Served(f"http://127.0.0.1:{port}", storage, key, site, threading.Event(), release, smtp,
-                     newsletter.id, article_ids[0] or 0)
+        # the lifespan sets the request pool to `web_threads`: these tests are about its default
+        with serve_app(app, lifespan="on") as base:
+            try:
+                yield Served(base, storage, key, site, threading.Event(), release, smtp, newsletter.id,
+                             article_ids[0] or 0)
+            finally:
+                release.set()  # before the server stops: it waits for the requests the slow site holds
     finally:
-        release.set()
-        server.should_exit = True
-        thread.join(timeout=10)
         smtp.close()
 
 
