@@ -92,10 +92,11 @@ def test_sqlite_pragmas(tmp_path: Path) -> None:
         with storage._backend.engine.connect() as conn:
             values = {
                 name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "cache_size")
             }
-        # synchronous NORMAL is 1
-        assert values == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 30000}
+        # synchronous NORMAL is 1; a negative cache_size is KiB: 64 MB
+        assert values == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1, "busy_timeout": 30000,
+                          "cache_size": -65536}
     finally:
         storage.close()
 

@@ -24,6 +24,8 @@ __all__ = ["SqliteBackend", "match_expression"]
 BUSY_TIMEOUT_MS = 30_000
 #: seconds a thread waits for this process's write lock: a bound, not an expected wait
 LOCK_TIMEOUT = 60.0
+#: the page cache of each connection, in KiB (SQLite's cache_size, negative for KiB)
+PAGE_CACHE_KIB = 64 * 1024
 #: bm25 column weights: a word in the title counts ten times a word in the body
 TITLE_WEIGHT, BODY_WEIGHT = 10.0, 1.0
 
@@ -35,6 +37,10 @@ _PRAGMAS = (
     # Durable at every checkpoint; a power cut may lose the last transactions, never corrupts.
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
+    # The page cache per connection, at most (it grows as pages are read). SQLite's default of 2 MB
+    # holds a third of the pages of one 1,000-item GReader contents page (bodies spill into overflow
+    # pages), so each call read them again from the OS; see docs/benchmarks.md "SQLite page cache".
+    f"PRAGMA cache_size=-{PAGE_CACHE_KIB}",
 )
 
 # One lock per database file for the whole process, shared by every SqlStorage on that file (the
@@ -93,7 +99,9 @@ class SqliteBackend:
             path.parent.mkdir(parents=True, exist_ok=True)
             url = url.set(database=str(path))
             # SQLAlchemy pools file connections and lets them cross threads (check_same_thread off).
-            self.engine = sa.create_engine(url)
+            # Last in, first out: the connection a thread just gave back, whose page cache is warm,
+            # serves the next request, and the others' caches stay small.
+            self.engine = sa.create_engine(url, pool_use_lifo=True)
             lock_key = str(path)
         self._lock = _lock_for(lock_key)
         event.listen(self.engine, "connect", _on_connect)
