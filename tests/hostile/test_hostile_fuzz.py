@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from newsdesk.models import HTTPResponse, NewSource
 from newsdesk.services.refresh import RefreshContext, refresh_source
+from newsdesk.services.storyqueue import StoryAssigner
 from newsdesk.storage import ArticleFilter, open_storage
 
 sys.path.insert(0, str(DATA))
@@ -72,6 +73,10 @@ def test_mutated_feeds_and_pages_never_crash_the_pipeline_nor_store_anything_dan
     numbers = count()
     with tempfile.TemporaryDirectory() as tmp:
         storage = open_storage(f"sqlite:///{tmp}/fuzz.sqlite")
+        # One story thread for every example, closed before the directory goes: a thread per
+        # RefreshContext would still be sweeping when the directory is removed, and its sweep
+        # re-creates the database file there (the directory is then not empty to remove).
+        stories = StoryAssigner(storage)
 
         @settings(max_examples=60, deadline=None, derandomize=True,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -80,7 +85,8 @@ def test_mutated_feeds_and_pages_never_crash_the_pipeline_nor_store_anything_dan
             feed, page = case
             url = f"https://fuzz.example/{next(numbers)}/feed"
             source = storage.add_source(NewSource(url), datetime.now(UTC))
-            ctx = RefreshContext(storage=storage, fetcher=MemoryFetcher(url, feed, page), articles_per_feed=3)
+            ctx = RefreshContext(storage=storage, fetcher=MemoryFetcher(url, feed, page), articles_per_feed=3,
+                                 stories=stories)
             outcome = asyncio.run(refresh_source(ctx, source))
             assert outcome.error_kind != "internal", outcome.error
             for item in storage.list_articles(ArticleFilter(source_id=source.id), limit=10):
@@ -91,4 +97,5 @@ def test_mutated_feeds_and_pages_never_crash_the_pipeline_nor_store_anything_dan
         try:
             one()
         finally:
+            stories.close()
             storage.close()
