@@ -38,8 +38,9 @@ _PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     # The page cache per connection, at most (it grows as pages are read). SQLite's default of 2 MB
-    # holds a third of the pages of one 1,000-item GReader contents page (bodies spill into overflow
-    # pages), so each call read them again from the OS; see docs/benchmarks.md "SQLite page cache".
+    # holds under half of the ~5 MB of pages one 1,000-item GReader contents page reads (bodies spill
+    # into overflow pages), so each call read them again from the OS; see docs/benchmarks.md
+    # "SQLite page cache".
     f"PRAGMA cache_size=-{PAGE_CACHE_KIB}",
 )
 
