@@ -27,6 +27,7 @@ import pytest
 from hostile_helpers import DATA, article_page, assert_harmless, pass_over
 
 from appserver import serve_app
+from browser import CHROMIUM, CHROMIUM_ARGS
 from newsdesk.mail.digest import select_digest_entries
 from newsdesk.mail.send import SmtpSettings
 from newsdesk.mail.sink import SmtpSink
@@ -42,9 +43,6 @@ from newsdesk.web.security import CONTENT_SECURITY_POLICY
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAYLOADS = [line for line in (DATA / "xss.txt").read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")]
 LISTEN = """

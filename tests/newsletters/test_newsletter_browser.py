@@ -14,6 +14,7 @@ import pytest
 from nlhelpers import add_article, link_in, mails_to
 
 from appserver import free_port, serve_app
+from browser import CHROMIUM, CHROMIUM_ARGS, watched_page
 from newsdesk.mail.sink import SmtpSink
 from newsdesk.models import NewSource, SubscriptionStatus
 from newsdesk.services import newsletters as nl
@@ -23,9 +24,6 @@ from newsdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 READER = "lezer@example.org"
 
 
@@ -60,13 +58,7 @@ def test_sign_up_confirm_digest_and_unsubscribe_in_a_browser(store: Storage, sin
                 route.abort()
 
         context.route("**/*", guard)
-        context.add_init_script(
-            "document.addEventListener('securitypolicyviolation', e => console.error("
-            "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
-        page = context.new_page()
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type in ("error", "warning") else None)
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page = watched_page(context, problems)
 
         page.goto(f"{base}/articles/{article_id}")
         box = page.locator("aside.newsletter-box")

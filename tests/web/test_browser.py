@@ -16,14 +16,12 @@ from typing import Any
 import pytest
 
 from appserver import serve_app
+from browser import CHROMIUM, CHROMIUM_ARGS, watched_page
 from newsdesk.models import NewArticle
 from newsdesk.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = Path("/tmp/newsdesk-article.png")
 
 PHOTO_SVG = b"""<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="675" viewBox="0 0 1200 675">
@@ -116,14 +114,7 @@ def browser_page(served: Served) -> Iterator[tuple[Any, list[str]]]:
                 route.abort()
 
         context.route("**/*", guard)
-        # Init scripts run outside the page's CSP; they only listen.
-        context.add_init_script(
-            "document.addEventListener('securitypolicyviolation', e => console.error("
-            "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
-        page = context.new_page()
-        page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-                if msg.type in ("error", "warning") else None)
-        page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        page = watched_page(context, problems)
         yield page, problems
         context.close()
         browser.close()
