@@ -5,6 +5,8 @@ mark-read. Clear 4xx answers, never a 5xx, never a leak across users."""
 from __future__ import annotations
 
 import base64
+import logging
+import socket
 import threading
 import time
 from datetime import UTC, datetime
@@ -173,3 +175,33 @@ def test_concurrent_mark_read_from_two_clients(server: Server) -> None:
 def test_both_greader_mounts(http: httpx.Client, path: str) -> None:
     auth = _login(http, READER, READER_PASSWORD)
     assert http.get(path, headers=auth).json()["userName"] == READER
+
+
+def test_a_client_that_leaves_mid_body_is_no_server_error(http: httpx.Client, server: Server,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """A client that goes away while sending a form (an app closed, a load generator stopped) is no
+    fault of the server: nothing is logged as an error, and the server goes on answering."""
+    headers = _login(http, READER, READER_PASSWORD)
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    keep = Keep(level=logging.ERROR)
+    logging.getLogger("uvicorn").addHandler(keep)  # uvicorn's loggers do not reach the root logger
+    try:
+        host, port = server.url.removeprefix("http://").split(":")
+        for _ in range(3):
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall((f"POST {GR}/stream/items/contents HTTP/1.1\r\nHost: {host}\r\n"
+                              f"Authorization: {headers['Authorization']}\r\n"
+                              "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n"
+                              "i=1&i=2&i=").encode())
+                time.sleep(0.2)  # the server is reading the body when the client goes
+        time.sleep(0.3)
+        assert http.get(f"{GR}/user-info", headers=headers).status_code == 200
+    finally:
+        logging.getLogger("uvicorn").removeHandler(keep)
+    errors = [r for r in [*seen, *caplog.records] if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
 from ..errors import NewsdeskError, NotFoundError, SourceExistsError, StorageError
@@ -180,6 +181,12 @@ def create_app(storage: Storage, settings: Settings, services: AdminServices | N
             return api_error_response(request, exc)
         return error_page(request, exc)
 
+    async def gone(request: Request, exc: Exception) -> Response:
+        # The client left while sending its request (an app closed, a load generator stopped): no
+        # fault of ours, and nobody to answer, so no error is logged. The answer goes nowhere.
+        return Response(status_code=400)
+
+    app.add_exception_handler(ClientDisconnect, gone)
     handler: Callable[[Request, Exception], Awaitable[Response]] = handle
     for exc_class in (StarletteHTTPException, RequestValidationError, NewsdeskError, BadListParameterError,
                       AdminDenied, CsrfRejected, ServicesUnavailable, Exception):
