@@ -170,6 +170,22 @@ def test_entries_carry_what_the_apis_send(storage: SqlStorage) -> None:
     assert (bare.html, bare.labels, bare.starred) == ("", (), True)
 
 
+def test_entry_times_in_another_shape_are_still_read(storage: SqlStorage) -> None:
+    """On SQLite, entries parse the stored time text themselves (users._entries); a time in a shape
+    that SQLAlchemy reads and the fast parse does not (written by hand, with its UTC offset) is still
+    read, and as the same time."""
+    if storage.url.startswith("postgresql"):
+        pytest.skip("the text form of a time is SQLite's")
+    ids, _, _ = _seed(storage)
+    user = storage.add_user("hal", "h", False, NOW)
+    with storage._write() as conn:
+        conn.exec_driver_sql("UPDATE articles SET fetched_at = '2026-01-02 03:04:05+01:00' WHERE id = ?", (ids[0],))
+    entries = storage.query_user_articles(EntryQuery(user_id=user.id, article_ids=tuple(ids), limit=len(ids)))
+    assert [e.id for e in entries] == ids
+    assert entries[0].fetched_at == datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)
+    assert all(e.sort_at.tzinfo is not None and e.fetched_at.utcoffset() == timedelta(0) for e in entries)
+
+
 @pytest.mark.parametrize("read", list(ReadFilter))
 @pytest.mark.parametrize("starred", [None, True, False])
 def test_counts_and_lists_agree_for_every_state_filter(storage: SqlStorage, read: ReadFilter,

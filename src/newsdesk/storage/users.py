@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
@@ -203,25 +204,55 @@ class UsersStorage(Protocol):
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 
+def _as_driver_gives(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """The column's values as the driver hands them over, with no SQLAlchemy processing (see _entries)."""
+    return sa.type_coerce(column, sa.types.NullType()).label(column.key)
+
+
 def _entry_columns(with_body: bool) -> tuple[sa.ColumnElement[Any], ...]:
-    """UserEntry's fields, in its order, so that a row becomes one with a single tuple call. Read and
-    starred are false without a state row, in SQL (one C-level conversion instead of a Python test
-    per row)."""
+    """UserEntry's fields but the labels, in its order, for _entries. Read and starred are false
+    without a state row, in SQL; the times and flags are converted by _entries, not by SQLAlchemy."""
     return (
         articles.c.id, articles.c.source_id, _SOURCE_NAME.label("source_title"), articles.c.url,
-        articles.c.canonical_url, articles.c.title, articles.c.author, articles.c.published_at,
-        articles.c.fetched_at, articles.c.sort_at, articles.c.image_url, articles.c.summary,
+        articles.c.canonical_url, articles.c.title, articles.c.author,
+        *map(_as_driver_gives, (articles.c.published_at, articles.c.fetched_at, articles.c.sort_at)),
+        articles.c.image_url, articles.c.summary,
         # The APIs send HTML; the plain text doubles what a page of full entries reads, so it stays out.
         articles.c.html if with_body else sa.literal("", sa.Text).label("html"),
-        sa.type_coerce(sa.func.coalesce(article_states.c.read, sa.false()), sa.Boolean).label("read"),
-        sa.type_coerce(sa.func.coalesce(article_states.c.starred, sa.false()), sa.Boolean).label("starred"),
-        article_states.c.changed_at,
+        _as_driver_gives(sa.func.coalesce(article_states.c.read, sa.false()).label("read")),
+        _as_driver_gives(sa.func.coalesce(article_states.c.starred, sa.false()).label("starred")),
+        _as_driver_gives(article_states.c.changed_at),
     )
 
 
 _ENTRY_COLUMNS = {with_body: _entry_columns(with_body) for with_body in (True, False)}
-#: positions in a UserEntry row: what a whole list is sorted by in Python (see query_user_articles)
-_SORT_AT, _ID = UserEntry._fields.index("sort_at"), UserEntry._fields.index("id")
+#: what _paged orders entries by, for a list sorted in Python (see query_user_articles)
+_SORT_KEY = itemgetter(UserEntry._fields.index("sort_at"), UserEntry._fields.index("id"))
+
+
+def _entries(rows: Sequence[Any], dialect: sa.Dialect, labels: dict[int, list[str]]) -> list[UserEntry]:
+    """UserEntry objects from rows of _ENTRY_COLUMNS, in one pass that makes the times aware UTC
+    datetimes and read/starred bools.
+
+    Why not let SQLAlchemy convert: its per-value call of UTCDateTime's conversion (four times a
+    row) cost more than SQLite took to read a 1,000-entry page with its bodies (bench/api.py). On
+    SQLite the times are fixed-width naive UTC text, parsed here inline; a time in any other shape
+    (a hand-written row) takes the general path, which is UTCDateTime's own conversion."""
+    make, lab = UserEntry._make, labels.get
+    if dialect.name == "sqlite":
+        iso = datetime.fromisoformat
+        try:
+            return [make((i, s, st, u, cu, t, au, iso(p + "+00:00") if p is not None else None, iso(f + "+00:00"),
+                          iso(so + "+00:00"), im, su, h, bool(r), bool(sr),
+                          iso(c + "+00:00") if c is not None else None, tuple(lab(i, ()))))
+                    for i, s, st, u, cu, t, au, p, f, so, im, su, h, r, sr, c in rows]
+        except (TypeError, ValueError):
+            pass
+    aware = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert aware is not None  # noqa: S101 - UTCDateTime always converts
+    return [make((i, s, st, u, cu, t, au, aware(p), aware(f), aware(so), im, su, h, bool(r), bool(sr), aware(c),
+                  tuple(lab(i, ()))))
+            for i, s, st, u, cu, t, au, p, f, so, im, su, h, r, sr, c in rows]
 
 
 def _to_user(row: Any) -> User:
@@ -479,9 +510,8 @@ class UsersMixin:
         if whole_list:
             stmt = stmt.order_by(None)
         with self._read() as conn:
-            rows = list(conn.execute(stmt).all())
-            if whole_list:  # the order _paged gives
-                rows.sort(key=lambda row: (row[_SORT_AT], row[_ID]), reverse=query.order is not EntryOrder.OLDEST_FIRST)
+            rows = conn.execute(stmt).all()
+            dialect = conn.dialect
             labels: dict[int, list[str]] = {}
             # Most users label nothing: one probe of their label index spares the per-article lookups.
             if with_body and rows and conn.execute(
@@ -495,10 +525,10 @@ class UsersMixin:
                 )
                 for article_id, label in label_rows:
                     labels.setdefault(article_id, []).append(label)
-        make = UserEntry._make
-        if not labels:
-            return [make((*row, ())) for row in rows]
-        return [make((*row, tuple(labels.get(row[0], ())))) for row in rows]
+        found = _entries(rows, dialect, labels)
+        if whole_list:  # the order _paged gives
+            found.sort(key=_SORT_KEY, reverse=query.order is not EntryOrder.OLDEST_FIRST)
+        return found
 
     def query_user_article_positions(self: _Plumbing, query: EntryQuery) -> list[ArticleCursor]:
         stmt = _paged(sa.select(articles.c.sort_at, articles.c.id).select_from(_from_for(query)), query)
