@@ -1,10 +1,12 @@
 """Several web processes over one database (`newsdesk serve --web-workers N`, or two `serve`s):
 what they must agree on is in the database. The login rate limits count every process's failures,
 and a listing total cached in one process is not reused after the user changed something through
-another. Real `newsdesk serve` processes on loopback ports, one SQLite file."""
+another. And connections spread over `--web-workers` processes (web/balance.py) instead of piling up
+in one. Real `newsdesk serve` processes on loopback ports, one SQLite file."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -14,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from api_fixtures import ADMIN, ADMIN_PASSWORD, READER, READER_PASSWORD, seed
 
 from appserver import free_port
@@ -115,3 +118,108 @@ def test_serve_with_two_web_workers(tmp_path: Path) -> None:
         with httpx.Client(timeout=30) as http:
             entries = http.get(base + "/v1/entries?limit=100", headers={"X-Auth-Token": key})
         assert entries.status_code == 200 and entries.json()["total"] == 30
+
+
+#: the tests of how connections spread find each connection's process in /proc
+needs_proc = pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
+
+
+def _workers(process: subprocess.Popen[bytes]) -> list[int]:
+    """The pids of the supervisor's worker processes (besides multiprocessing's helper)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _server_sockets(port: int) -> dict[int, int]:
+    """The server side of each connection to `port`: its client's port → the socket's inode."""
+    sockets = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, remote_port = int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)
+        if local_port == port and fields[3] in ("01", "08"):  # ESTABLISHED, CLOSE_WAIT (not closed yet)
+            sockets[remote_port] = int(fields[9])
+    return sockets
+
+
+def _owners(base: str, workers: list[int], connections: list[http.client.HTTPConnection]) -> list[int]:
+    """The worker process that holds the server side of each (answered, so accepted) connection."""
+    inodes = _server_sockets(int(base.rsplit(":", 1)[1]))
+    held = {}
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                held[os.readlink(fd)] = pid
+            except FileNotFoundError:  # closed meanwhile
+                continue
+    return [held[f"socket:[{inodes[conn.sock.getsockname()[1]]}]"] for conn in connections]
+
+
+def _open_together(base: str, count: int) -> list[http.client.HTTPConnection]:
+    """`count` keep-alive connections, all connected before any sends, each answered once."""
+    host, port = base.removeprefix("http://").split(":")
+    connections = [http.client.HTTPConnection(host, int(port), timeout=30) for _ in range(count)]
+    for conn in connections:
+        conn.connect()  # the kernel completes these at once; the workers accept them from its queue
+    for conn in connections:
+        conn.request("GET", "/login")
+    for conn in connections:
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200 and not response.will_close
+    return connections
+
+
+def _close(base: str, connections: list[http.client.HTTPConnection]) -> None:
+    """Close the connections and wait until the server closed its side too, so that the next
+    round starts with workers that hold nothing."""
+    for conn in connections:
+        conn.close()
+    deadline = time.monotonic() + 10
+    while _server_sockets(int(base.rsplit(":", 1)[1])) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _both_workers_serving(base: str, workers: list[int]) -> None:
+    """Wait until each worker has answered a connection: startup answers as soon as one does."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + 60
+    while seen != set(workers):
+        assert time.monotonic() < deadline, f"only {seen} of {workers} answered"
+        connections = _open_together(base, 1)
+        seen.update(_owners(base, workers, connections))
+        _close(base, connections)
+
+
+@needs_proc
+def test_keep_alive_connections_spread_over_the_web_workers(tmp_path: Path) -> None:
+    """Two keep-alive connections that arrive together are served by two processes, not one (with
+    asyncio's own accept loop, the first worker to wake took both). Five rounds, so that a lucky
+    race does not pass."""
+    with serving(f"sqlite:///{tmp_path / 'balance.sqlite'}", workers=2) as (base, process):
+        workers = _workers(process)
+        assert len(workers) == 2
+        _both_workers_serving(base, workers)
+        for _ in range(5):
+            connections = _open_together(base, 2)
+            owners = _owners(base, workers, connections)
+            _close(base, connections)
+            assert len(set(owners)) == 2, owners
+
+
+@needs_proc
+def test_more_connections_than_web_workers_are_all_served_evenly(tmp_path: Path) -> None:
+    """Six connections at once to two workers: a worker that holds connections waits its turn but
+    never refuses one; every connection is answered, twice (keep-alive), and each worker holds 2-4."""
+    with serving(f"sqlite:///{tmp_path / 'balance.sqlite'}", workers=2) as (base, process):
+        workers = _workers(process)
+        _both_workers_serving(base, workers)
+        for _ in range(3):
+            connections = _open_together(base, 6)
+            for conn in connections:  # the same connection again: it stayed open in its worker
+                conn.request("GET", "/login")
+                response = conn.getresponse()
+                response.read()
+                assert response.status == 200
+            owners = _owners(base, workers, connections)
+            _close(base, connections)
+            assert sorted(owners.count(pid) for pid in workers) in ([3, 3], [2, 4]), owners

@@ -4,7 +4,8 @@ One process serves every request in turn on one core; on a machine with more cor
 processes serve several requests at once (each has its own database connections; SQLite readers
 never block each other or the writer, and PostgreSQL is made for it). uvicorn's supervisor starts
 the processes, restarts one that dies, and stops them all on SIGTERM/Ctrl-C; they share the
-listening socket, so the kernel spreads connections over them.
+listening socket, and each accepts on it in turn with the others (web/balance.py), so that
+connections spread over them instead of piling up in the first process to wake.
 
 Each worker process builds its own app through app_from_environment(): what the parent resolved
 (options and environment) reaches the workers as NEWSDESK_* variables. What the processes must
@@ -28,6 +29,8 @@ __all__ = ["app_from_environment", "serve_app", "serve_workers", "settings_envir
 
 #: what uvicorn imports in each worker process
 FACTORY = "newsdesk.web.server:app_from_environment"
+#: the event loop of each worker process: asyncio's, accepting so that connections spread (web/balance.py)
+WORKER_LOOP = "newsdesk.web.balance:BalancingEventLoop"
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -72,4 +75,4 @@ def serve_workers(settings: Settings, workers: int) -> None:
 
     os.environ.update(settings_environment(settings))
     uvicorn.run(FACTORY, factory=True, workers=max(1, workers), host=settings.host, port=int(settings.port),
-                log_level="warning")
+                loop=WORKER_LOOP, log_level="warning")

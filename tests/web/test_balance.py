@@ -1,0 +1,83 @@
+"""web/balance.py in one process, over real loopback sockets: a loop that holds connections waits
+its turn before it accepts another, and still answers every one. How connections spread over
+`serve --web-workers` processes is tests/api/test_web_processes.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from newsdesk.web.balance import FIRST, MAX_STEPS, STEP, BalancingEventLoop, accept_delay
+
+
+class Echo(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(data)
+
+
+async def _round_trip(port: int) -> tuple[asyncio.StreamWriter, float]:
+    """A new connection and its first echo; the connection (left open) and the seconds it took."""
+    started = time.monotonic()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"ping")
+    assert await reader.readexactly(4) == b"ping"
+    return writer, time.monotonic() - started
+
+
+def test_the_wait_grows_with_the_connections_held_up_to_a_bound() -> None:
+    assert accept_delay(0) == 0
+    assert accept_delay(1) == FIRST
+    assert accept_delay(2) == FIRST + STEP
+    assert accept_delay(MAX_STEPS) == accept_delay(1000) <= 0.020
+
+
+def test_a_loop_that_holds_connections_waits_its_turn_but_answers_each() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with socket.socket() as sock:  # bound, not listening: as uvicorn's supervisor hands it over
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            server = await loop.create_server(Echo, sock=sock, backlog=16)
+            held = []
+            for count in range(4):
+                writer, seconds = await _round_trip(port)
+                held.append(writer)
+                # the accept came no sooner than this loop's turn (an upper bound would time the machine)
+                assert seconds >= accept_delay(count)
+            for writer in held:
+                writer.close()
+                await writer.wait_closed()
+            server.close()
+            await server.wait_closed()
+            assert sock.fileno() == -1  # closed by the server, as asyncio's own server does
+
+    loop = BalancingEventLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def test_a_server_it_binds_itself_is_asyncio_s_own() -> None:
+    """Without a socket handed over (single-process use of the loop), create_server is asyncio's."""
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(Echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        writers = [(await _round_trip(port))[0] for _ in range(3)]
+        assert server.is_serving()
+        for writer in writers:
+            writer.close()
+            await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
+
+    loop = BalancingEventLoop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
