@@ -5,10 +5,16 @@ its turn before it accepts another, and still answers every one. How connections
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
+import logging
+import resource
 import socket
 import time
 
-from newsdesk.web.balance import FIRST, MAX_STEPS, STEP, BalancingEventLoop, accept_delay
+import pytest
+
+from newsdesk.web.balance import FIRST, MAX_STEPS, RETRY_AFTER, STEP, BalancingEventLoop, accept_delay
 
 
 class Echo(asyncio.Protocol):
@@ -81,3 +87,47 @@ def test_a_server_it_binds_itself_is_asyncio_s_own() -> None:
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+def test_out_of_descriptors_pauses_accepting_and_then_accepts(caplog: pytest.LogCaptureFixture) -> None:
+    """accept() failing with EMFILE (a real one: the process's descriptor limit lowered) pauses
+    accepting for RETRY_AFTER, once, instead of retrying on every turn; then the connection is served."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            server = await loop.create_server(Echo, sock=sock, backlog=16)
+            held, _ = await _round_trip(port)  # so that the next accept goes through resume()
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            client = socket.socket()  # made before the limit: the server's accept is what must fail
+            client.setblocking(False)
+            # the limit caps descriptor numbers: at the lowest free one, the next descriptor fails
+            with socket.socket() as probe:
+                lowest_free = probe.fileno()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, hard))
+            try:
+                started = time.monotonic()
+                with contextlib.suppress(BlockingIOError):
+                    client.connect(("127.0.0.1", port))  # queued by the kernel; accept() will fail
+                await asyncio.sleep(RETRY_AFTER / 2)
+            finally:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            reader, writer = await asyncio.open_connection(sock=client)
+            writer.write(b"ping")
+            assert await reader.readexactly(4) == b"ping"
+            assert time.monotonic() - started >= RETRY_AFTER
+            for w in (writer, held):
+                w.close()
+                await w.wait_closed()
+            server.close()
+            await server.wait_closed()
+
+    loop = BalancingEventLoop()
+    with caplog.at_level(logging.ERROR, logger="newsdesk.web.balance"):
+        try:
+            loop.run_until_complete(main())
+        finally:
+            loop.close()
+    assert [r.getMessage() for r in caplog.records].count(
+        f"accept() failed ([Errno {errno.EMFILE}] Too many open files); accepting again in {RETRY_AFTER} s") == 1

@@ -113,15 +113,17 @@ class _Acceptor:
     def resume(self) -> None:
         if self.sock.fileno() == -1:  # the server was closed while we waited (shutdown)
             return
-        self.accept()  # whatever is still queued; nothing if another worker took it meanwhile
-        # level-triggered: called again at once if more connections are queued, then waits its turn
-        self.loop.add_reader(self.sock.fileno(), self.readable)
+        # whatever is still queued; nothing if another worker took it meanwhile
+        if self.accept():
+            # level-triggered: called again at once if more connections are queued, then waits its turn
+            self.loop.add_reader(self.sock.fileno(), self.readable)
 
-    def accept(self) -> None:
+    def accept(self) -> bool:
+        """Accept one connection if one is queued. False: accepting is paused (a resume() is due)."""
         try:
             conn, _ = self.sock.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
-            return  # another worker took it, or the client gave up
+            return True  # another worker took it, or the client gave up
         except OSError as exc:
             if exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                 raise  # the event loop logs it and keeps running, as for asyncio's own accept
@@ -129,12 +131,13 @@ class _Acceptor:
             logger.error("accept() failed (%s); accepting again in %s s", exc, RETRY_AFTER)
             self.loop.remove_reader(self.sock.fileno())
             self.loop.call_later(RETRY_AFTER, self.resume)
-            return
+            return False
         conn.setblocking(False)
         self.connections.add(conn)
         task = self.loop.create_task(self.connect(conn))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        return True
 
     async def connect(self, conn: socket.socket) -> None:
         """Hand the connection to a new uvicorn protocol, as asyncio's server would."""
