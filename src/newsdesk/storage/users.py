@@ -204,6 +204,7 @@ class UsersStorage(Protocol):
 # The name a reader sees for a source: Source.display_name, in SQL (as storage/sql.py has it).
 _SOURCE_NAME = sa.func.coalesce(sa.func.nullif(sources.c.title, ""), sources.c.site_url, sources.c.url)
 
+
 def _as_driver_gives(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """The column's values as the driver hands them over, with no SQLAlchemy processing (see _entries)."""
     return sa.type_coerce(column, sa.types.NullType()).label(column.key)
@@ -235,9 +236,10 @@ def _entries(rows: Sequence[Any], dialect: sa.Dialect, labels: dict[int, list[st
     datetimes and read/starred bools.
 
     Why not let SQLAlchemy convert: its per-value call of UTCDateTime's conversion (four times a
-    row) cost more than SQLite took to read a 1,000-entry page with its bodies (bench/api.py). On
-    SQLite the times are fixed-width naive UTC text, parsed here inline; a time in any other shape
-    (a hand-written row) takes the general path, which is UTCDateTime's own conversion."""
+    row) made reading a 1,000-entry page with its bodies 7.4-10.8 ms of CPU, against 5.7-7.2 ms
+    this way (docs/benchmarks.md, "entries read in one pass"). On SQLite the times are fixed-width
+    naive UTC text, parsed here inline; a time in any other shape (a hand-written row) takes the
+    general path, which is UTCDateTime's own conversion."""
     make, lab = UserEntry._make, labels.get
     if dialect.name == "sqlite":
         iso = datetime.fromisoformat
