@@ -110,7 +110,9 @@ def test_out_of_descriptors_pauses_accepting_and_then_accepts(caplog: pytest.Log
                 started = time.monotonic()
                 with contextlib.suppress(BlockingIOError):
                     client.connect(("127.0.0.1", port))  # queued by the kernel; accept() will fail
-                await asyncio.sleep(RETRY_AFTER / 2)
+                # long enough for the first accept (after FIRST) to fail; short, as the whole test
+                # process is at its descriptor limit meanwhile
+                await asyncio.sleep(FIRST * 10)
             finally:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
             reader, writer = await asyncio.open_connection(sock=client)
