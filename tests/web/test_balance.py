@@ -11,6 +11,8 @@ import logging
 import resource
 import socket
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -33,6 +35,14 @@ async def _round_trip(port: int) -> tuple[asyncio.StreamWriter, float]:
     writer.write(b"ping")
     assert await reader.readexactly(4) == b"ping"
     return writer, time.monotonic() - started
+
+
+def _run_on_balancing_loop(main: Coroutine[Any, Any, None]) -> None:
+    loop = BalancingEventLoop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        loop.close()
 
 
 def test_the_wait_grows_with_the_connections_held_up_to_a_bound() -> None:
@@ -62,11 +72,7 @@ def test_a_loop_that_holds_connections_waits_its_turn_but_answers_each() -> None
             await server.wait_closed()
             assert sock.fileno() == -1  # closed by the server, as asyncio's own server does
 
-    loop = BalancingEventLoop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    _run_on_balancing_loop(main())
 
 
 def test_a_server_it_binds_itself_is_asyncio_s_own() -> None:
@@ -82,11 +88,7 @@ def test_a_server_it_binds_itself_is_asyncio_s_own() -> None:
         server.close()
         await server.wait_closed()
 
-    loop = BalancingEventLoop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    _run_on_balancing_loop(main())
 
 
 def test_out_of_descriptors_pauses_accepting_and_then_accepts(caplog: pytest.LogCaptureFixture) -> None:
@@ -125,12 +127,8 @@ def test_out_of_descriptors_pauses_accepting_and_then_accepts(caplog: pytest.Log
             server.close()
             await server.wait_closed()
 
-    loop = BalancingEventLoop()
     with caplog.at_level(logging.ERROR, logger="newsdesk.web.balance"):
-        try:
-            loop.run_until_complete(main())
-        finally:
-            loop.close()
+        _run_on_balancing_loop(main())
     assert [r.getMessage() for r in caplog.records].count(
         f"accept() failed ([Errno {errno.EMFILE}] Too many open files); accepting again in {RETRY_AFTER} s") == 1
 
@@ -157,9 +155,5 @@ def test_accepted_connections_send_without_delay() -> None:
             server.close()
             await server.wait_closed()
 
-    loop = BalancingEventLoop()
-    try:
-        loop.run_until_complete(main())
-    finally:
-        loop.close()
+    _run_on_balancing_loop(main())
     assert seen and all(seen), seen
